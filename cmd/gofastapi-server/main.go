@@ -1,0 +1,123 @@
+// Command gofastapi-server serves a GoFastAPI app: a Go HTTP edge in front
+// of a pool of own-GIL CPython sub-interpreters.
+//
+//	gofastapi-server --app app:app [--host 127.0.0.1] [--port 8000] [--workers N]
+//
+// Every flag can also be set as GOFASTAPI_<FLAG> in the environment
+// (dashes become underscores); a flag on the command line wins.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/gofastapi/gofastapi/pyruntime"
+	"github.com/gofastapi/gofastapi/server"
+)
+
+// Version is the server's version, set at build time with -ldflags.
+var Version = "0.1.0-dev"
+
+// Exit codes.
+const (
+	exitOK     = 0
+	exitFailed = 1 // start-up or serving failed
+	exitUsage  = 2 // bad flag or setting
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// usageError is a bad flag or setting: exit code 2.
+type usageError struct{ error }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	opts, err := parseOptions(args, os.LookupEnv, stderr)
+	if errors.Is(err, errHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "gofastapi-server: %v\n", err)
+		fmt.Fprintln(stderr, "run 'gofastapi-server --help' for usage")
+		return exitUsage
+	}
+	if opts.version {
+		fmt.Fprintf(stdout, "gofastapi-server %s (%s, CPython %s, runtime subinterpreters)\n",
+			Version, runtime.Version(), strings.Fields(pyruntime.PythonVersion())[0])
+		return exitOK
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: opts.logLevel}))
+	if err := serve(opts, log); err != nil {
+		var ue usageError
+		log.Error("gofastapi-server failed", "err", err.Error())
+		var pe *pyruntime.PythonError
+		if errors.As(err, &pe) && pe.Traceback != "" {
+			fmt.Fprintf(stderr, "\n%s\n", pe.Traceback)
+		}
+		if errors.As(err, &ue) {
+			return exitUsage
+		}
+		return exitFailed
+	}
+	return exitOK
+}
+
+// serve binds the port first (a busy port fails before Python starts), loads
+// the app, and serves until SIGTERM or SIGINT.
+func serve(opts *options, log *slog.Logger) error {
+	addr := net.JoinHostPort(opts.host, strconv.Itoa(opts.port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s (is another server using the port? choose one with --port): %w", addr, err)
+	}
+	defer ln.Close()
+
+	pool, err := pyruntime.Start(pyruntime.Options{
+		App: opts.app, AppDir: opts.appDir, Workers: opts.workers,
+		QueueSize: opts.queueSize, Venv: opts.venv, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	app, err := server.ParseApp(pool.App())
+	if err == nil && opts.debug {
+		app.Debug = true
+	}
+	var srv *server.Server
+	if err == nil {
+		srv, err = server.New(opts.server, app, pool, log)
+	}
+	if err != nil {
+		_ = pool.Close()
+		return fmt.Errorf("app %q: %w", opts.app, err)
+	}
+	if app.Debug {
+		log.Warn("debug is on: tracebacks are sent to clients; never use it in production")
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	log.Info("serving", "url", "http://"+ln.Addr().String(), "app", opts.app, "routes", len(app.Routes),
+		"workers", opts.workers, "runtime", "subinterpreters", "version", Version)
+	serveErr := srv.Serve(ctx, ln)
+	closeErr := pool.Close()
+	if serveErr != nil {
+		return serveErr
+	}
+	if closeErr != nil {
+		log.Warn("stopping interpreters", "err", closeErr.Error())
+	}
+	log.Info("stopped")
+	return nil
+}

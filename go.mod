@@ -1,0 +1,3 @@
+module github.com/gofastapi/gofastapi
+
+go 1.26.8

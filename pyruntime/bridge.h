@@ -1,0 +1,100 @@
+/*
+ * bridge.h: the whole C boundary between Go and CPython.
+ *
+ * Threading rules (every function states its own):
+ *  - gfa_init, gfa_load_main and gfa_finalize run on the one OS thread that
+ *    owns the main interpreter (the "main owner").
+ *  - gfa_worker_new, gfa_worker_dispatch and gfa_worker_free run on the OS
+ *    thread that owns that worker; a worker never moves between threads.
+ *  - No function keeps a pointer passed in by the caller after it returns.
+ *
+ * Ownership: every char* an out-parameter receives is malloc'd by C and
+ * freed by the caller with gfa_free (or gfa_error_free / gfa_response_free).
+ */
+#ifndef GOFASTAPI_BRIDGE_H
+#define GOFASTAPI_BRIDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A Python exception turned into plain strings (all malloc'd, may be NULL). */
+typedef struct {
+    char *type;      /* e.g. "ModuleNotFoundError" */
+    char *message;   /* str(exc) */
+    char *traceback; /* traceback.format_exception(exc), joined */
+} gfa_error;
+
+/* Maximum number of path parameters of one route. */
+#define GFA_MAX_PARAMS 32
+
+/* Fixed string fields of a request, in the order they are concatenated in
+ * the `strs` buffer passed to gfa_worker_dispatch. */
+enum {
+    GFA_METHOD, GFA_PATH, GFA_QUERY, GFA_HEADERS, GFA_CLIENT, GFA_SCHEME,
+    GFA_REQUEST_ID, GFA_NFIELDS
+};
+
+/* The lengths and numbers of one request. It holds no pointers, so Go may
+ * pass its own memory for it. Strings follow one another in `strs`: first the
+ * GFA_NFIELDS fixed fields, then the n_params path values. */
+typedef struct {
+    int64_t route_id;
+    int64_t client_port;
+    uint32_t lens[GFA_NFIELDS];
+    uint32_t n_params;
+    uint32_t param_lens[GFA_MAX_PARAMS];
+} gfa_request;
+
+/* One response. `data` holds headers_len bytes of header lines followed by
+ * body_len bytes of body; it is malloc'd and freed with gfa_response_free. */
+typedef struct {
+    int32_t status;
+    char *data;
+    size_t headers_len;
+    size_t body_len;
+} gfa_response;
+
+typedef struct gfa_worker gfa_worker;
+
+/* gfa_init initialises the main interpreter. `executable` (may be NULL) is
+ * the venv's python so that CPython reads its pyvenv.cfg; `pkgdir` is put
+ * first on sys.path so `gofastapi` is found. Returns 0, or -1 with *err set.
+ * On success the calling thread does not hold the GIL. Main owner only. */
+int gfa_init(const char *executable, const char *pkgdir, gfa_error *err);
+
+/* gfa_python_version returns the running CPython version (static string). */
+const char *gfa_python_version(void);
+
+/* gfa_load_main imports `preload` (comma-separated module names, may be
+ * empty) and the app in the main interpreter and returns the app
+ * description (JSON, malloc'd), or NULL with *err set. Main owner only. */
+char *gfa_load_main(const char *app_spec, const char *app_dir,
+                    const char *preload, gfa_error *err);
+
+/* gfa_worker_new creates an own-GIL sub-interpreter owned by the calling
+ * thread, imports the app into it and stores its description in
+ * *description (malloc'd). Returns NULL with *err set on failure. */
+gfa_worker *gfa_worker_new(const char *pkgdir, const char *app_spec,
+                           const char *app_dir, char **description,
+                           gfa_error *err);
+
+/* gfa_worker_dispatch runs one request through gofastapi._dispatch.handle.
+ * `strs` and `body` are only read during the call. Returns 0 with *resp
+ * filled, or -1 with *err set when handle itself raised. Owner thread only. */
+int gfa_worker_dispatch(gfa_worker *w, const gfa_request *req,
+                        const char *strs, const char *body, size_t body_len,
+                        gfa_response *resp, gfa_error *err);
+
+/* gfa_worker_free runs the app's shutdown hooks, ends the sub-interpreter
+ * and frees w. Owner thread only; w is invalid afterwards. */
+void gfa_worker_free(gfa_worker *w);
+
+/* gfa_finalize finalises the main interpreter. Main owner only, after every
+ * worker was freed. Returns Py_FinalizeEx's result. */
+int gfa_finalize(void);
+
+void gfa_free(void *p);
+void gfa_error_free(gfa_error *err);
+void gfa_response_free(gfa_response *resp);
+
+#endif

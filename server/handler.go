@@ -1,0 +1,223 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+)
+
+// routeHandler serves one route: it turns the request into a Request, hands
+// it to the Dispatcher and writes the Response.
+type routeHandler struct {
+	route   *Route
+	d       Dispatcher
+	maxBody int64 // bytes; requests with larger bodies get 413
+	log     *slog.Logger
+}
+
+func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, status := readBody(r, h.maxBody)
+	if status != 0 {
+		writeError(w, status, http.StatusText(status))
+		return
+	}
+	req := &Request{
+		RouteID:   h.route.ID,
+		Method:    r.Method,
+		Path:      r.URL.Path,
+		RawQuery:  r.URL.RawQuery,
+		Header:    encodeHeader(r),
+		Body:      body,
+		Scheme:    "http",
+		RequestID: requestID(r),
+	}
+	if r.TLS != nil {
+		req.Scheme = "https"
+	}
+	req.ClientHost, req.ClientPort = splitHostPort(r.RemoteAddr)
+	if n := len(h.route.PathParams); n > 0 {
+		req.PathValues = make([]string, n)
+		for i, name := range h.route.PathParams {
+			req.PathValues[i] = r.PathValue(name)
+		}
+	}
+	resp, err := h.d.Dispatch(r.Context(), req)
+	if err != nil {
+		h.dispatchError(w, r, req, err)
+		return
+	}
+	writeResponse(w, r, resp)
+}
+
+// dispatchError answers a request the Dispatcher could not serve.
+func (h *routeHandler) dispatchError(w http.ResponseWriter, r *http.Request, req *Request, err error) {
+	switch {
+	case errors.Is(err, ErrOverloaded):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "Service Unavailable: server is overloaded, retry later")
+	case errors.Is(err, ErrClosed):
+		w.Header().Set("Retry-After", "1")
+		w.Header().Set("Connection", "close")
+		writeError(w, http.StatusServiceUnavailable, "Service Unavailable: server is shutting down")
+	case errors.Is(err, context.DeadlineExceeded):
+		writeError(w, http.StatusGatewayTimeout, "Gateway Timeout")
+	case errors.Is(err, context.Canceled):
+		// The client went away; nobody reads the answer.
+		w.WriteHeader(499)
+	default:
+		h.log.Error("dispatch failed", "request_id", req.RequestID, "route", h.route.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "Internal Server Error")
+	}
+}
+
+// readBody reads the whole request body, at most max bytes. A non-zero
+// status is the error to answer (413 for a body over the cap, 400 for a
+// broken one).
+func readBody(r *http.Request, max int64) ([]byte, int) {
+	if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
+		return nil, 0
+	}
+	if r.ContentLength > max {
+		return nil, http.StatusRequestEntityTooLarge
+	}
+	var buf []byte
+	if r.ContentLength > 0 {
+		buf = make([]byte, 0, r.ContentLength)
+	}
+	b := bytes.NewBuffer(buf)
+	n, err := b.ReadFrom(io.LimitReader(r.Body, max+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, http.StatusRequestEntityTooLarge
+		}
+		return nil, http.StatusBadRequest
+	}
+	if n > max {
+		return nil, http.StatusRequestEntityTooLarge
+	}
+	return b.Bytes(), 0
+}
+
+// encodeHeader renders r's headers as protocol lines with lower-case names,
+// "host" first.
+func encodeHeader(r *http.Request) []byte {
+	size := len("host: \r\n") + len(r.Host)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			size += len(k) + len(v) + 4
+		}
+	}
+	b := make([]byte, 0, size)
+	if r.Host != "" {
+		b = append(b, "host: "...)
+		b = append(b, r.Host...)
+		b = append(b, '\r', '\n')
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			for i := 0; i < len(k); i++ {
+				c := k[i]
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				b = append(b, c)
+			}
+			b = append(b, ':', ' ')
+			b = append(b, v...)
+			b = append(b, '\r', '\n')
+		}
+	}
+	return b
+}
+
+// hopByHop are headers a handler may not set: they describe the connection,
+// which the server owns.
+var hopByHop = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Transfer-Encoding": true,
+	"Upgrade": true, "Proxy-Connection": true, "Te": true, "Trailer": true,
+	"Content-Length": true,
+}
+
+// writeResponse copies a handler's response to w.
+func writeResponse(w http.ResponseWriter, r *http.Request, resp *Response) {
+	h := w.Header()
+	eachHeader(resp.Header, func(name, value string) {
+		key := http.CanonicalHeaderKey(name)
+		if !hopByHop[key] {
+			h[key] = append(h[key], value)
+		}
+	})
+	status := resp.Status
+	if status < 200 || status > 599 {
+		status = http.StatusInternalServerError
+	}
+	if bodyAllowed(status) {
+		h["Content-Length"] = []string{itoa(len(resp.Body))}
+	}
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead && bodyAllowed(status) && len(resp.Body) > 0 {
+		_, _ = w.Write(resp.Body)
+	}
+}
+
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
+}
+
+// eachHeader calls fn for each valid "Name: value\r\n" line of blob and
+// skips malformed ones.
+func eachHeader(blob []byte, fn func(name, value string)) {
+	for len(blob) > 0 {
+		i := bytes.Index(blob, []byte("\r\n"))
+		line := blob
+		if i >= 0 {
+			line, blob = blob[:i], blob[i+2:]
+		} else {
+			blob = nil
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 {
+			continue
+		}
+		name, value := line[:colon], bytes.TrimLeft(line[colon+1:], " \t")
+		if validName(name) && validValue(value) {
+			fn(string(name), string(value))
+		}
+	}
+}
+
+// validName reports whether b is an RFC 9110 token.
+func validName(b []byte) bool {
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7f || bytes.IndexByte([]byte(`"(),/:;<=>?@[\]{}`), c) >= 0 {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+// validValue reports whether b holds no control characters but tab.
+func validValue(b []byte) bool {
+	for _, c := range b {
+		if (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// splitHostPort parses "ip:port" as net/http fills RemoteAddr.
+func splitHostPort(addr string) (string, int) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr, 0
+	}
+	p, _ := strconv.Atoi(port)
+	return host, p
+}
