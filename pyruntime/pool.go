@@ -28,6 +28,9 @@ type Options struct {
 	Venv         string        // virtual environment; "" to discover it
 	CloseTimeout time.Duration // how long Close waits for busy interpreters
 	Logger       *slog.Logger
+	// Package holds the Python package "gofastapi/..." to import; nil means
+	// the one embedded in the binary. Tests pass their own.
+	Package fs.FS
 }
 
 // preload lists stdlib modules imported in the main interpreter before any
@@ -101,9 +104,9 @@ func Start(opts Options) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	src, err := fs.Sub(gofastapi.PythonPackage, ".")
-	if err != nil {
-		return nil, err
+	src := opts.Package
+	if src == nil {
+		src = gofastapi.PythonPackage
 	}
 	pkgDir, err := extractPackage(src)
 	if err != nil {
