@@ -233,7 +233,7 @@ func TestMain(m *testing.M) {
 func BenchmarkDispatch(b *testing.B) {
 	p := testPool(&testing.T{})
 	req := server.Request{Method: "GET", Path: "/", Scheme: "http", RequestID: "r"}
-	b.SetParallelism(8)
+	b.SetParallelism(2) // 4 callers: never more than 2 running + 4 queued
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			r := req
