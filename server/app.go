@@ -44,6 +44,10 @@ type Route struct {
 	GoPattern  string   `json:"go_pattern"`
 	PathParams []string `json:"path_params"`
 	StatusCode int      `json:"status_code"`
+	// Edge settings of this route; nil or empty means the app's.
+	MaxRequestSize *int64   `json:"max_request_size"`
+	RateLimit      *string  `json:"rate_limit"` // "off" disables the app's limit
+	MediaTypes     []string `json:"media_types"`
 }
 
 // maxPathParams mirrors GFA_MAX_PARAMS in pyruntime/bridge.h.

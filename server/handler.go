@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // routeHandler serves one route: it turns the request into a Request, hands
@@ -16,15 +18,42 @@ import (
 type routeHandler struct {
 	route   *Route
 	d       Dispatcher
-	maxBody int64 // bytes; requests with larger bodies get 413
+	body    bodyPolicy
+	limit   *limiter // nil: no rate limit
+	maxConn int      // HTTP/2 requests in flight per connection
 	log     *slog.Logger
+	seclog  *slog.Logger
 }
 
 func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, status := readBody(r, h.maxBody)
-	if status != 0 {
-		writeError(w, status, http.StatusText(status))
+	if !h.limit.check(w, r, h.seclog) {
 		return
+	}
+	var body []byte
+	if hasBody(r) {
+		if h.body.mediaTypes != nil {
+			mt, ok := h.body.accepts(r.Header.Get("Content-Type"))
+			if !ok {
+				h.refuse(w, r, http.StatusUnsupportedMediaType, "Unsupported Media Type: expected "+strings.Join(h.route.MediaTypes, " or "), "content_type", mt)
+				return
+			}
+		}
+		var status int
+		if body, status = readBody(r, h.body.maxBytes); status != 0 {
+			if status == http.StatusRequestEntityTooLarge {
+				w.Header().Set("Connection", "close")
+				h.refuse(w, r, status, fmt.Sprintf("Request Entity Too Large: the limit is %d bytes", h.body.maxBytes), "size_limit", "")
+				return
+			}
+			writeError(w, status, http.StatusText(status))
+			return
+		}
+		if h.body.json && len(body) > 0 {
+			if err := checkJSON(body); err != nil {
+				writeJSONInvalid(w, err.(*jsonError))
+				return
+			}
+		}
 	}
 	req := &Request{
 		RouteID:   h.route.ID,
@@ -36,7 +65,7 @@ func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Scheme:    "http",
 		RequestID: requestID(r),
 	}
-	if r.TLS != nil {
+	if isTLS(r) {
 		req.Scheme = "https"
 	}
 	req.ClientHost, req.ClientPort = splitHostPort(r.RemoteAddr)
@@ -46,12 +75,28 @@ func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			req.PathValues[i] = r.PathValue(name)
 		}
 	}
+	if ci := infoOf(r); ci != nil && ci.sem != nil {
+		// HTTP/2: bound what one connection can put in the Python queue.
+		select {
+		case ci.sem <- struct{}{}:
+			defer func() { <-ci.sem }()
+		case <-r.Context().Done():
+			return
+		}
+	}
 	resp, err := h.d.Dispatch(r.Context(), req)
 	if err != nil {
 		h.dispatchError(w, r, req, err)
 		return
 	}
 	writeResponse(w, r, resp)
+}
+
+// refuse answers a request an edge limit stopped and logs a security event.
+func (h *routeHandler) refuse(w http.ResponseWriter, r *http.Request, status int, detail, event, extra string) {
+	h.seclog.Warn("request refused", "event", event, "status", status, "client", r.RemoteAddr,
+		"request_id", requestID(r), "path", r.URL.Path, "detail", extra)
+	writeError(w, status, detail)
 }
 
 // dispatchError answers a request the Dispatcher could not serve.
@@ -83,7 +128,7 @@ func readBody(r *http.Request, max int64) ([]byte, int) {
 		return nil, 0
 	}
 	if r.ContentLength > max {
-		return nil, http.StatusRequestEntityTooLarge
+		return nil, http.StatusRequestEntityTooLarge // refused unread: no 100 Continue is sent
 	}
 	var buf []byte
 	if r.ContentLength > 0 {

@@ -13,14 +13,19 @@ import (
 const fallbackPattern = "/"
 
 // newRouter builds a ServeMux from the app's route table. handler returns the
-// http.Handler serving one route. A route table ServeMux cannot represent
-// (conflicting or invalid patterns) is an error naming the routes.
-func newRouter(routes []Route, handler func(*Route) http.Handler) (http.Handler, error) {
+// http.Handler serving one route; limit is applied to requests no route
+// matches (it answers and returns false to stop them). A route table
+// ServeMux cannot represent (conflicting or invalid patterns) is an error
+// naming the routes.
+func newRouter(routes []Route, handler func(*Route) (http.Handler, error), limit func(http.ResponseWriter, *http.Request) bool) (http.Handler, error) {
 	mux := http.NewServeMux()
 	methods := map[string]bool{}
 	for i := range routes {
 		rt := &routes[i]
-		h := handler(rt)
+		h, err := handler(rt)
+		if err != nil {
+			return nil, err
+		}
 		for _, m := range rt.Methods {
 			if err := register(mux, rt.muxPattern(m), h); err != nil {
 				return nil, fmt.Errorf("route %s %q (%s): %w", m, rt.Path, rt.Name, err)
@@ -36,7 +41,7 @@ func newRouter(routes []Route, handler func(*Route) http.Handler) (http.Handler,
 		known = append(known, m)
 	}
 	slices.Sort(known)
-	mux.Handle(fallbackPattern, &fallback{mux: mux, methods: known})
+	mux.Handle(fallbackPattern, &fallback{mux: mux, methods: known, limit: limit})
 	return mux, nil
 }
 
@@ -57,9 +62,13 @@ func register(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
 type fallback struct {
 	mux     *http.ServeMux
 	methods []string // every method some route serves, sorted
+	limit   func(http.ResponseWriter, *http.Request) bool
 }
 
 func (f *fallback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if f.limit != nil && !f.limit(w, r) {
+		return
+	}
 	if allow := f.allowed(r.URL); len(allow) > 0 {
 		w.Header()["Allow"] = []string{strings.Join(allow, ", ")}
 		writeError(w, http.StatusMethodNotAllowed, "Method Not Allowed")

@@ -82,6 +82,13 @@ func serve(opts *options, log *slog.Logger) error {
 		return fmt.Errorf("listening on %s (is another server using the port? choose one with --port): %w", addr, err)
 	}
 	defer ln.Close()
+	var redirectLn net.Listener
+	if opts.redirect != "" {
+		if redirectLn, err = net.Listen("tcp", opts.redirect); err != nil {
+			return fmt.Errorf("--redirect-http: listening on %s: %w", opts.redirect, err)
+		}
+		defer redirectLn.Close()
+	}
 
 	pool, err := pyruntime.Start(pyruntime.Options{
 		App: opts.app, AppDir: opts.appDir, Workers: opts.workers,
@@ -108,9 +115,21 @@ func serve(opts *options, log *slog.Logger) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	log.Info("serving", "url", "http://"+ln.Addr().String(), "app", opts.app, "routes", len(app.Routes),
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			if err := srv.ReloadCertificates(); err != nil {
+				log.Error("reloading TLS certificates failed; keeping the old ones", "err", err.Error())
+			} else {
+				log.Info("reloaded TLS certificates")
+			}
+		}
+	}()
+	log.Info("serving", "url", srv.Scheme()+"://"+ln.Addr().String(), "app", opts.app, "routes", len(app.Routes),
 		"workers", opts.workers, "runtime", "subinterpreters", "version", Version)
-	serveErr := srv.Serve(ctx, ln)
+	serveErr := srv.Serve(ctx, ln, redirectLn)
 	closeErr := pool.Close()
 	if serveErr != nil {
 		return serveErr

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +30,8 @@ type options struct {
 	version   bool
 	logLevel  slog.Level
 	server    server.Config
+	redirect  string // --redirect-http address
+	config    string // --config file
 }
 
 var errHelp = errors.New("help requested")
@@ -64,6 +68,61 @@ func parseOptions(args []string, lookupEnv func(string) (string, bool), out io.W
 	fs.DurationVar(&o.server.WriteTimeout, "write-timeout", o.server.WriteTimeout, "time allowed to produce and write a response")
 	fs.DurationVar(&o.server.IdleTimeout, "idle-timeout", o.server.IdleTimeout, "keep-alive connections idle longer are closed")
 	fs.IntVar(&o.server.MaxHeaderBytes, "max-header-bytes", o.server.MaxHeaderBytes, "cap on request line + headers; larger requests get 431")
+	fs.StringVar(&o.config, "config", "", "JSON file of settings: {\"flag-name\": value, ...}; the environment and flags override it")
+	fs.StringVar(&o.server.TLS.CertFile, "tls-cert", "", "PEM certificate chain; enables HTTPS and HTTP/2 (reloaded on SIGHUP)")
+	fs.StringVar(&o.server.TLS.KeyFile, "tls-key", "", "PEM private key for --tls-cert")
+	fs.StringVar(&o.server.TLS.ClientCAFile, "tls-client-ca", "", "PEM CA certificates; clients must present a certificate they signed")
+	fs.StringVar(&o.server.TLS.MinVersion, "tls-min-version", "1.2", "lowest TLS version accepted: 1.2 or 1.3")
+	fs.StringVar(&o.redirect, "redirect-http", "", "also listen on this address (e.g. :8080) and redirect every request to HTTPS")
+	fs.StringVar(&o.server.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of proxies whose X-Forwarded-For/Forwarded headers are believed")
+	fs.IntVar(&o.server.MaxQueryLength, "max-query-length", o.server.MaxQueryLength, "query strings longer than this are logged as suspicious (0: never)")
+	fs.IntVar(&o.server.MaxConnRequests, "max-conn-requests", o.server.MaxConnRequests, "requests one HTTP/2 connection may have in flight toward Python")
+	fs.Func("rate-limit", "per-client rate limit for every route, e.g. 100/minute, 10/second;burst=20, or off (overrides the app's rate_limit)", func(v string) error {
+		if _, err := server.ParseRate(v); err != nil {
+			return err
+		}
+		o.server.Overrides.RateLimit = &v
+		return nil
+	})
+	fs.Func("max-request-size", "largest request body, e.g. 10MB (overrides the app's max_request_size)", func(v string) error {
+		n, err := server.ParseSize(v)
+		o.server.Overrides.MaxRequestSize = &n
+		return err
+	})
+	fs.Func("cors-origins", "comma-separated allowed origins, or * (overrides the app's cors_origins)", func(v string) error {
+		o.server.Overrides.CORSOrigins = splitList(v)
+		return nil
+	})
+	fs.Func("cors-methods", "comma-separated methods allowed cross-origin (overrides cors_methods)", func(v string) error {
+		o.server.Overrides.CORSMethods = splitList(v)
+		return nil
+	})
+	fs.Func("cors-headers", "comma-separated request headers allowed cross-origin (overrides cors_headers)", func(v string) error {
+		o.server.Overrides.CORSHeaders = splitList(v)
+		return nil
+	})
+	fs.Func("cors-credentials", "allow credentialed cross-origin requests: true or false (overrides cors_credentials)", func(v string) error {
+		b, err := strconv.ParseBool(v)
+		o.server.Overrides.CORSCredentials = &b
+		return err
+	})
+	fs.Func("cors-max-age", "seconds browsers may cache a preflight (overrides cors_max_age)", func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("expected a number of seconds ≥ 0")
+		}
+		o.server.Overrides.CORSMaxAge = &n
+		return nil
+	})
+	fs.Func("security-headers", "true, false, or a JSON object of header → value (overrides security_headers)", func(v string) error {
+		if b, err := strconv.ParseBool(v); err == nil {
+			v = strconv.FormatBool(b)
+		} else if !json.Valid([]byte(v)) || !strings.HasPrefix(strings.TrimSpace(v), "{") {
+			return fmt.Errorf("expected true, false or a JSON object")
+		}
+		o.server.Overrides.SecurityHeaders = json.RawMessage(v)
+		return nil
+	})
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: gofastapi-server --app module:attr [flags]\n\n")
@@ -71,6 +130,9 @@ func parseOptions(args []string, lookupEnv func(string) (string, bool), out io.W
 		fs.PrintDefaults()
 	}
 
+	if err := applyConfigFile(fs, args, lookupEnv); err != nil {
+		return nil, err
+	}
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		if v, ok := lookupEnv(envName(f.Name)); ok && envErr == nil {
@@ -98,6 +160,70 @@ func parseOptions(args []string, lookupEnv func(string) (string, bool), out io.W
 		return nil, err
 	}
 	return o, nil
+}
+
+// applyConfigFile sets flags from the JSON file named by --config (or
+// GOFASTAPI_CONFIG), before the environment and the command line apply.
+func applyConfigFile(fs *flag.FlagSet, args []string, lookupEnv func(string) (string, bool)) error {
+	path, _ := lookupEnv(envName("config"))
+	for i, a := range args {
+		switch {
+		case (a == "--config" || a == "-config") && i+1 < len(args):
+			path = args[i+1]
+		case strings.HasPrefix(a, "--config=") || strings.HasPrefix(a, "-config="):
+			path = a[strings.Index(a, "=")+1:]
+		}
+	}
+	if path == "" {
+		return nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("--config: %w", err)
+	}
+	var settings map[string]any
+	if err := json.Unmarshal(data, &settings); err != nil {
+		return fmt.Errorf("--config %s: not a JSON object of settings: %v", path, err)
+	}
+	for name, v := range settings {
+		f := fs.Lookup(name)
+		if f == nil || name == "config" {
+			return fmt.Errorf("--config %s: unknown setting %q (settings are named like the flags, e.g. \"workers\")", path, name)
+		}
+		var s string
+		switch x := v.(type) {
+		case string:
+			s = x
+		case bool, float64:
+			s = fmt.Sprint(x)
+		case []any:
+			parts := make([]string, len(x))
+			for i, p := range x {
+				parts[i] = fmt.Sprint(p)
+			}
+			s = strings.Join(parts, ",")
+		case map[string]any:
+			b, _ := json.Marshal(x)
+			s = string(b)
+		default:
+			return fmt.Errorf("--config %s: setting %q has an unsupported value %v", path, name, v)
+		}
+		if err := fs.Set(name, s); err != nil {
+			return fmt.Errorf("--config %s: setting %q=%v: %v", path, name, v, err)
+		}
+	}
+	return nil
+}
+
+// splitList splits a comma-separated flag value; "" is an empty list.
+func splitList(v string) []string {
+	out := []string{}
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func (o *options) validate(logLevel string) error {
@@ -135,6 +261,21 @@ func (o *options) validate(logLevel string) error {
 		if d <= 0 {
 			return fmt.Errorf("%s %s: expected a positive duration such as 30s", name, d)
 		}
+	}
+	if o.server.TLS.Enabled() && (o.server.TLS.CertFile == "" || o.server.TLS.KeyFile == "") {
+		return fmt.Errorf("--tls-cert and --tls-key must be given together")
+	}
+	if o.redirect != "" && !o.server.TLS.Enabled() {
+		return fmt.Errorf("--redirect-http %s needs TLS: give --tls-cert and --tls-key", o.redirect)
+	}
+	if o.server.TLS.MinVersion != "1.2" && o.server.TLS.MinVersion != "1.3" {
+		return fmt.Errorf("--tls-min-version %q: expected 1.2 or 1.3", o.server.TLS.MinVersion)
+	}
+	if _, err := server.ParseTrustedProxies(o.server.TrustedProxies); err != nil {
+		return fmt.Errorf("--trusted-proxies: %v", err)
+	}
+	if o.server.MaxConnRequests < 1 {
+		return fmt.Errorf("--max-conn-requests %d: expected at least 1", o.server.MaxConnRequests)
 	}
 	if err := o.logLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		return fmt.Errorf("--log-level %q: expected debug, info, warn or error", logLevel)
