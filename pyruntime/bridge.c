@@ -23,6 +23,7 @@ struct gfa_worker {
     PyThreadState *ts;      /* owner thread's state in the sub-interpreter */
     PyObject *handle;       /* gofastapi._dispatch.handle, strong reference */
     PyObject *shutdown;     /* gofastapi._dispatch.shutdown, or NULL */
+    int is_main;            /* runs in the main interpreter: ts is main's */
 };
 
 /* The main owner's thread state while it does not hold the GIL. */
@@ -255,6 +256,42 @@ gfa_worker *gfa_worker_new(const char *pkgdir, const char *app_spec,
     return w;
 }
 
+gfa_worker *gfa_main_worker(const char *app_spec, const char *app_dir,
+                            int startup, char **description, gfa_error *err)
+{
+    memset(err, 0, sizeof *err);
+    *description = NULL;
+    gfa_worker *w = calloc(1, sizeof *w);
+    if (w == NULL) {
+        err->type = dup_s("MemoryError");
+        return NULL;
+    }
+    w->is_main = 1;
+    w->ts = PyThreadState_New(main_interp);
+    PyEval_RestoreThread(w->ts);
+    PyObject *mod = NULL;
+    *description = load_app(app_spec, app_dir, startup, &mod);
+    if (*description != NULL) {
+        w->handle = PyObject_GetAttrString(mod, "handle");
+        w->shutdown = (w->handle && startup) ? PyObject_GetAttrString(mod, "shutdown") : NULL;
+        if (w->shutdown == NULL)
+            PyErr_Clear();
+    }
+    Py_XDECREF(mod);
+    if (w->handle == NULL) {
+        fetch_error(err);
+        free(*description);
+        *description = NULL;
+        Py_XDECREF(w->shutdown);
+        PyThreadState_Clear(w->ts);
+        PyThreadState_DeleteCurrent();
+        free(w);
+        return NULL;
+    }
+    w->ts = PyEval_SaveThread();
+    return w;
+}
+
 /* new_str decodes n bytes at p: latin-1 when latin1, else UTF-8 with
  * U+FFFD for invalid sequences. New reference or NULL. */
 static PyObject *new_str(const char *p, uint32_t n, int latin1)
@@ -371,6 +408,12 @@ void gfa_worker_free(gfa_worker *w)
     }
     Py_CLEAR(w->shutdown);
     Py_CLEAR(w->handle);
+    if (w->is_main) {
+        PyThreadState_Clear(w->ts);
+        PyThreadState_DeleteCurrent();
+        free(w);
+        return;
+    }
     Py_EndInterpreter(w->ts);
     PyEval_RestoreThread(w->main_ts);
     PyThreadState_Clear(w->main_ts);

@@ -78,6 +78,14 @@ gfa_worker *gfa_worker_new(const char *pkgdir, const char *app_spec,
                            const char *app_dir, char **description,
                            gfa_error *err);
 
+/* gfa_main_worker binds a new thread state of the main interpreter to the
+ * calling thread and returns a worker serving requests there (the "main"
+ * runtime: all such workers share the main GIL). With startup != 0 it calls
+ * load(startup=True), which runs the app's start-up hooks: do that for the
+ * first main worker only. Returns NULL with *err set on failure. */
+gfa_worker *gfa_main_worker(const char *app_spec, const char *app_dir,
+                            int startup, char **description, gfa_error *err);
+
 /* gfa_worker_dispatch runs one request through gofastapi._dispatch.handle.
  * `strs` and `body` are only read during the call. Returns 0 with *resp
  * filled, or -1 with *err set when handle itself raised. Owner thread only. */
@@ -85,8 +93,9 @@ int gfa_worker_dispatch(gfa_worker *w, const gfa_request *req,
                         const char *strs, const char *body, size_t body_len,
                         gfa_response *resp, gfa_error *err);
 
-/* gfa_worker_free runs the app's shutdown hooks, ends the sub-interpreter
- * and frees w. Owner thread only; w is invalid afterwards. */
+/* gfa_worker_free runs the app's shutdown hooks (for a main worker: only if
+ * it ran the start-up hooks), ends the sub-interpreter (a main worker only
+ * drops its thread state) and frees w. Owner thread only. */
 void gfa_worker_free(gfa_worker *w);
 
 /* gfa_finalize finalises the main interpreter. Main owner only, after every

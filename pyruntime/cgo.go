@@ -85,7 +85,8 @@ func finalizeMain() int { return int(C.gfa_finalize()) }
 
 func cstr(s string) *C.char { return C.CString(s) }
 
-// interp is one own-GIL sub-interpreter. All methods must be called from the
+// interp is one interpreter worker: an own-GIL sub-interpreter, or a thread
+// state of the main interpreter. All methods must be called from the
 // goroutine that created it, which must stay locked to its OS thread.
 type interp struct {
 	c    *C.gfa_worker
@@ -93,9 +94,28 @@ type interp struct {
 	strs []byte        // reused buffer for the request's strings
 }
 
-// newInterp creates a sub-interpreter on the calling thread and loads the
+// newMainThread binds a thread state of the main interpreter to the calling
+// thread; startup runs the app's start-up hooks (first main worker only).
+func newMainThread(spec, appDir string, startup bool) (*interp, []byte, error) {
+	cspec, cdir := cstr(spec), cstr(appDir)
+	defer C.free(unsafe.Pointer(cspec))
+	defer C.free(unsafe.Pointer(cdir))
+	var cerr C.gfa_error
+	var desc *C.char
+	cstart := C.int(0)
+	if startup {
+		cstart = 1
+	}
+	w := C.gfa_main_worker(cspec, cdir, cstart, &desc, &cerr)
+	if w == nil {
+		return nil, nil, takeError(&cerr)
+	}
+	return &interp{c: w}, []byte(takeString(desc)), nil
+}
+
+// newSubinterp creates a sub-interpreter on the calling thread and loads the
 // app into it. It returns the app description the interpreter exported.
-func newInterp(pkgDir, spec, appDir string) (*interp, []byte, error) {
+func newSubinterp(pkgDir, spec, appDir string) (*interp, []byte, error) {
 	cpkg, cspec, cdir := cstr(pkgDir), cstr(spec), cstr(appDir)
 	defer C.free(unsafe.Pointer(cpkg))
 	defer C.free(unsafe.Pointer(cspec))

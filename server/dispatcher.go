@@ -43,4 +43,7 @@ var (
 	ErrOverloaded = errors.New("dispatch queue is full")
 	// ErrClosed is returned by Dispatch after Close.
 	ErrClosed = errors.New("dispatcher is closed")
+	// ErrWorkerLost is returned when the worker serving the request died
+	// (a crashed worker process); the edge answers 502.
+	ErrWorkerLost = errors.New("worker died while serving the request")
 )

@@ -109,6 +109,9 @@ func (h *routeHandler) dispatchError(w http.ResponseWriter, r *http.Request, req
 		w.Header().Set("Retry-After", "1")
 		w.Header().Set("Connection", "close")
 		writeError(w, http.StatusServiceUnavailable, "Service Unavailable: server is shutting down")
+	case errors.Is(err, ErrWorkerLost):
+		h.log.Error("worker lost", "request_id", req.RequestID, "route", h.route.Path)
+		writeError(w, http.StatusBadGateway, "Bad Gateway: the worker serving this request died")
 	case errors.Is(err, context.DeadlineExceeded):
 		writeError(w, http.StatusGatewayTimeout, "Gateway Timeout")
 	case errors.Is(err, context.Canceled):

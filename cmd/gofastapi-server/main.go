@@ -36,6 +36,11 @@ const (
 )
 
 func main() {
+	if pyruntime.IsChild() {
+		level := slog.LevelInfo
+		_ = level.UnmarshalText([]byte(os.Getenv("GOFASTAPI_LOG_LEVEL")))
+		os.Exit(pyruntime.RunChild(slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))))
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -53,8 +58,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if opts.version {
-		fmt.Fprintf(stdout, "gofastapi-server %s (%s, CPython %s, runtime subinterpreters)\n",
-			Version, runtime.Version(), strings.Fields(pyruntime.PythonVersion())[0])
+		fmt.Fprintf(stdout, "gofastapi-server %s (%s, CPython %s, runtime %s)\n",
+			Version, runtime.Version(), strings.Fields(pyruntime.PythonVersion())[0], opts.runtime)
 		return exitOK
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: opts.logLevel}))
@@ -90,8 +95,11 @@ func serve(opts *options, log *slog.Logger) error {
 		defer redirectLn.Close()
 	}
 
+	if opts.debug {
+		os.Setenv("GOFASTAPI_DEBUG", "1") // read by gofastapi in every interpreter
+	}
 	pool, err := pyruntime.Start(pyruntime.Options{
-		App: opts.app, AppDir: opts.appDir, Workers: opts.workers,
+		Runtime: opts.runtime, App: opts.app, AppDir: opts.appDir, Workers: opts.workers,
 		QueueSize: opts.queueSize, Venv: opts.venv, Logger: log,
 	})
 	if err != nil {
@@ -128,7 +136,7 @@ func serve(opts *options, log *slog.Logger) error {
 		}
 	}()
 	log.Info("serving", "url", srv.Scheme()+"://"+ln.Addr().String(), "app", opts.app, "routes", len(app.Routes),
-		"workers", opts.workers, "runtime", "subinterpreters", "version", Version)
+		"workers", opts.workers, "runtime", pool.Runtime(), "version", Version)
 	serveErr := srv.Serve(ctx, ln, redirectLn)
 	closeErr := pool.Close()
 	if serveErr != nil {

@@ -26,6 +26,7 @@ type options struct {
 	workers   int
 	queueSize int
 	venv      string
+	runtime   string
 	debug     bool
 	version   bool
 	logLevel  slog.Level
@@ -56,7 +57,8 @@ func parseOptions(args []string, lookupEnv func(string) (string, bool), out io.W
 	fs.StringVar(&o.appDir, "app-dir", ".", "directory put first on sys.path to import the app from")
 	fs.StringVar(&o.host, "host", "127.0.0.1", "address to listen on (0.0.0.0 or :: for every interface)")
 	fs.IntVar(&o.port, "port", 8000, "TCP port to listen on (0 picks a free one)")
-	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "number of Python interpreters")
+	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "number of Python workers: sub-interpreters, processes or threads, by runtime")
+	fs.StringVar(&o.runtime, "runtime", "auto", "where handlers run: auto (sub-interpreters, else processes), subinterpreters, process or main")
 	fs.IntVar(&o.queueSize, "queue-size", 1024, "requests that may wait for a free interpreter before the server answers 503")
 	fs.StringVar(&o.venv, "venv", "", "virtual environment to use (default: $VIRTUAL_ENV, else .venv in the app dir or the working directory)")
 	fs.BoolVar(&o.debug, "debug", false, "send tracebacks to clients (development only)")
@@ -247,6 +249,11 @@ func (o *options) validate(logLevel string) error {
 	}
 	if o.workers < 1 || o.workers > 1024 {
 		return fmt.Errorf("--workers %d: expected 1–1024", o.workers)
+	}
+	switch o.runtime {
+	case "auto", "subinterpreters", "process", "main":
+	default:
+		return fmt.Errorf("--runtime %q: expected auto, subinterpreters, process or main", o.runtime)
 	}
 	if o.queueSize < 1 {
 		return fmt.Errorf("--queue-size %d: expected at least 1", o.queueSize)

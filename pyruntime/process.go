@@ -1,0 +1,212 @@
+package pyruntime
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/gofastapi/gofastapi/server"
+)
+
+// Worker processes are this same binary started with GOFASTAPI_WORKER_CHILD
+// set: cmd/gofastapi-server calls RunChild first thing when it is. A child
+// embeds one interpreter (the main runtime with one thread), reads request
+// frames on fd 3 and writes response frames on fd 4; its stdout and stderr
+// are the server's, so handler prints and logs cannot corrupt the frames.
+const (
+	childEnv       = "GOFASTAPI_WORKER_CHILD"
+	childAppEnv    = "GOFASTAPI_WORKER_APP"
+	childAppDirEnv = "GOFASTAPI_WORKER_APP_DIR"
+	childPkgEnv    = "GOFASTAPI_WORKER_PKG"
+	childVenvEnv   = "GOFASTAPI_WORKER_VENV"
+	childIDEnv     = "GOFASTAPI_WORKER_ID"
+)
+
+// IsChild reports whether this process was started as a worker process.
+func IsChild() bool { return os.Getenv(childEnv) == "1" }
+
+// process is the server's side of one worker process. Used by one
+// goroutine only.
+type process struct {
+	cmd  *exec.Cmd
+	out  *os.File      // request frames to the child
+	in   *bufio.Reader // response frames from the child
+	inF  *os.File
+	w    frameWriter
+	rbuf []byte
+	done chan struct{} // closed when the child has exited
+}
+
+// startProcess starts worker process id and waits for its ready frame.
+func startProcess(p *Pool, id int) (*process, []byte, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, nil, fmt.Errorf("finding the server binary to start worker processes: %w", err)
+	}
+	reqR, reqW, err := os.Pipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	respR, respW, err := os.Pipe()
+	if err != nil {
+		reqR.Close()
+		reqW.Close()
+		return nil, nil, err
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), childEnv+"=1", childAppEnv+"="+p.opts.App, childAppDirEnv+"="+p.opts.AppDir,
+		childPkgEnv+"="+p.pkgDir, childVenvEnv+"="+p.opts.Venv, childIDEnv+"="+strconv.Itoa(id))
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.ExtraFiles = []*os.File{reqR, respW} // fds 3 and 4
+	// The child dies with the server, and gets its own process group so a
+	// terminal's ^C reaches only the server, which then stops it in order.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		reqR.Close()
+		reqW.Close()
+		respR.Close()
+		respW.Close()
+		return nil, nil, fmt.Errorf("starting worker process: %w", err)
+	}
+	reqR.Close()
+	respW.Close()
+	pr := &process{cmd: cmd, out: reqW, in: bufio.NewReaderSize(respR, 64<<10), inF: respR, done: make(chan struct{})}
+	go func() { cmd.Wait(); close(pr.done) }()
+	kind, payload, err := readFrame(pr.in, &pr.rbuf)
+	switch {
+	case err != nil:
+		pr.close()
+		return nil, nil, fmt.Errorf("worker process %d exited during start-up (%s)", id, pr.exitStatus())
+	case kind == frameError:
+		pr.close()
+		return nil, nil, getError(payload)
+	case kind != frameReady:
+		pr.close()
+		return nil, nil, fmt.Errorf("worker process %d sent frame %q before ready", id, kind)
+	}
+	return pr, append([]byte(nil), payload...), nil
+}
+
+// dispatch sends one request and reads its answer. A broken pipe or an
+// exited child is server.ErrWorkerLost.
+func (pr *process) dispatch(r *server.Request) (*server.Response, error) {
+	pr.w.putRequest(r)
+	if err := pr.w.send(pr.out); err != nil {
+		return nil, server.ErrWorkerLost
+	}
+	kind, payload, err := readFrame(pr.in, &pr.rbuf)
+	if err != nil {
+		return nil, server.ErrWorkerLost
+	}
+	switch kind {
+	case frameResponse:
+		f := &frameReader{b: payload}
+		status := int(f.u64())
+		hdr, body := f.bytes(), f.bytes()
+		if f.err != nil {
+			return nil, server.ErrWorkerLost
+		}
+		data := make([]byte, len(hdr)+len(body))
+		copy(data, hdr)
+		copy(data[len(hdr):], body)
+		return &server.Response{Status: status, Header: data[:len(hdr):len(hdr)], Body: data[len(hdr):]}, nil
+	case frameError:
+		return nil, getError(payload)
+	}
+	return nil, server.ErrWorkerLost
+}
+
+// close asks the child to stop (EOF on its request pipe), waits briefly for
+// it to run its shutdown hooks, and kills it if it does not exit.
+func (pr *process) close() {
+	pr.out.Close()
+	select {
+	case <-pr.done:
+	case <-time.After(5 * time.Second):
+		pr.cmd.Process.Kill()
+		<-pr.done
+	}
+	pr.inF.Close()
+}
+
+// kill stops the child at once (a stuck handler, a memory bomb).
+func (pr *process) kill() { pr.cmd.Process.Kill() }
+
+func (pr *process) exitStatus() string {
+	<-pr.done
+	if pr.cmd.ProcessState == nil {
+		return "not started"
+	}
+	return pr.cmd.ProcessState.String()
+}
+
+// RunChild is the whole life of a worker process: load the app, send the
+// ready frame, serve request frames until the server closes the pipe.
+// It returns the process exit code.
+func RunChild(log *slog.Logger) int {
+	in, out := os.NewFile(3, "requests"), os.NewFile(4, "responses")
+	if in == nil || out == nil {
+		fmt.Fprintln(os.Stderr, "gofastapi-server: worker mode needs fds 3 and 4; it is started by the server only")
+		return 2
+	}
+	id := os.Getenv(childIDEnv)
+	log = log.With("worker", id, "pid", os.Getpid())
+	var w frameWriter
+	pool, err := Start(Options{Runtime: RuntimeMain, App: os.Getenv(childAppEnv), AppDir: os.Getenv(childAppDirEnv),
+		Workers: 1, QueueSize: 1, Venv: os.Getenv(childVenvEnv), Logger: log, pkgDir: os.Getenv(childPkgEnv)})
+	if err != nil {
+		var pe *PythonError
+		if !errors.As(err, &pe) {
+			err = &PythonError{Type: "StartupError", Message: err.Error()}
+		}
+		w.putError(err)
+		w.send(out)
+		return 1
+	}
+	w.start(frameReady)
+	w.buf = append(w.buf, pool.App()...)
+	if err := w.send(out); err != nil {
+		pool.Close()
+		return 1
+	}
+	r := bufio.NewReaderSize(in, 64<<10)
+	var buf []byte
+	for {
+		kind, payload, err := readFrame(r, &buf)
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				log.Error("reading from the server", "err", err.Error())
+			}
+			break
+		}
+		if kind != frameRequest {
+			log.Error("unexpected frame from the server", "kind", string(kind))
+			break
+		}
+		req, err := getRequest(payload)
+		var resp *server.Response
+		if err == nil {
+			resp, err = pool.Dispatch(context.Background(), req)
+		}
+		if err != nil {
+			w.putError(err)
+		} else {
+			w.putResponse(resp)
+		}
+		if err := w.send(out); err != nil {
+			break
+		}
+	}
+	if err := pool.Close(); err != nil {
+		log.Warn("stopping worker", "err", err.Error())
+	}
+	return 0
+}
