@@ -6,8 +6,11 @@ dicts (``type``, ``loc``, ``msg``, ``input``, optional ``ctx``). ``loc`` is
 relative; callers prefix it (``("query", "q")``, list indexes, field names).
 Converters are built once, when a route is declared, and are cheap to call.
 
-Extension point: ``register_type_adapter`` lets optional integrations (e.g.
-pydantic, when importable) supply converters for the types they own.
+Extension point: ``register_type_adapter`` lets optional integrations supply
+converters for the types they own. Pydantic is one, activated lazily: only when
+pydantic is already imported (``sys.modules``) and an annotation mentions one
+of its types is ``gofastapi._pydantic`` imported, so ``import gofastapi`` never
+imports pydantic (which cannot load in own-GIL sub-interpreters).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ __all__ = [
 
 from ._constraints import Constraints, _plural, with_constraints
 from ._errors import Converter, Invalid, _fail, make_error, missing_error, prefix_errors
+from ._pydantic_lazy import owns as pydantic_owns
 from ._records import DATACLASS_CACHE, dataclass_converter, typeddict_converter
 from ._scalars import SCALARS, enum_converter, identity, literal_converter
 
@@ -42,7 +46,14 @@ from ._scalars import SCALARS, enum_converter, identity, literal_converter
 
 
 class TypeAdapterFactory(Protocol):
-    """Supplies converters for types an integration owns (e.g. pydantic models)."""
+    """Supplies converters for types an integration owns (e.g. pydantic models).
+
+    Optional methods, looked up with ``getattr``: ``owns(tp) -> bool`` (the
+    adapter converts the whole annotation, containers and ``Annotated``
+    metadata included; ``converter`` then receives it with any constraints
+    appended as ``Constraints`` metadata) and ``is_scalar(tp) -> bool`` (a
+    type it owns that can come from the query, headers or cookies).
+    """
 
     def converter(self, tp: Any, *, from_attributes: bool) -> Converter | None:
         """Return a converter for ``tp`` or ``None`` when ``tp`` is not handled."""
@@ -58,6 +69,14 @@ def register_type_adapter(factory: TypeAdapterFactory) -> None:
     """Consult ``factory`` before the built-in conversions (latest first)."""
     _ADAPTERS.insert(0, factory)
     DATACLASS_CACHE.clear()
+
+
+def _owner(tp: Any) -> TypeAdapterFactory | None:
+    for adapter in _ADAPTERS:
+        owns = getattr(adapter, "owns", None)
+        if owns is not None and owns(tp):
+            return adapter
+    return None
 
 
 # --------------------------------------------------------------------------- containers
@@ -223,6 +242,13 @@ def build_converter(
     ``from_attributes`` lets dataclass converters read attributes of arbitrary
     objects (used for response models).
     """
+    pydantic_owns(tp)
+    owner = _owner(tp) if _ADAPTERS else None
+    if owner is not None:
+        whole = Annotated[tp, constraints] if constraints is not None else tp
+        conv = owner.converter(whole, from_attributes=from_attributes)
+        if conv is not None:
+            return conv
     tp, meta = unwrap(tp)
     if meta:
         found = Constraints.from_objects(*meta)
@@ -331,6 +357,7 @@ def classify(tp: Any) -> str:
     Scalars and sequences of scalars can come from the path, query, headers or
     cookies; everything else is read from the JSON body.
     """
+    pydantic_owns(tp)
     tp, _ = unwrap(tp)
     origin = typing.get_origin(tp)
     if _is_union(origin):
@@ -343,6 +370,9 @@ def classify(tp: Any) -> str:
     for adapter in _ADAPTERS:
         if adapter.is_model(tp):
             return "body"
+        is_scalar = getattr(adapter, "is_scalar", None)
+        if is_scalar is not None and is_scalar(tp):
+            return "scalar"
     if origin is Literal or isinstance(tp, typing.TypeVar):
         return "scalar"
     try:

@@ -20,7 +20,7 @@ from .app import GoFastAPI
 
 __all__ = ["PROTOCOL_VERSION", "handle", "load", "shutdown"]
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 _INTERNAL_ERROR = (
     500,

@@ -16,6 +16,7 @@ from .dependencies import CALL, CALL_ASYNC, GEN, Dependant
 from .exceptions import RequestValidationError
 from .requests import _UNPARSED, Request
 from .responses import Response
+from .security import SecurityScopes
 
 __all__ = ["exit_async", "exit_sync", "json_body", "solve_async", "solve_sync"]
 
@@ -74,6 +75,39 @@ def _sub_response(req: Request) -> Response:
     return req._sub
 
 
+def _model_input(p: Any, req: Request) -> dict[str, Any]:
+    """FastAPI 0.115's input for a model read from the query, headers or cookies.
+
+    The model's fields (lists for sequence fields, defaults filled in), then
+    every other key received, so ``extra="forbid"`` models refuse unknown keys.
+    """
+    source = p.source
+    received: Any = (
+        req.query_params
+        if source == "query"
+        else req.headers
+        if source == "header"
+        else req.cookies
+    )
+    out: dict[str, Any] = {}
+    seen: set[str] = set()
+    for field in p.model_fields:
+        value = (
+            received.getlist(field.key) or None
+            if field.is_seq
+            else received.get(field.key)
+        )
+        if value is None and field.default is not None:
+            value = field.default()
+        if value is not None:
+            out[field.alias] = value
+        seen.update((field.key, field.alias, field.name))
+    for key, value in received.items():
+        if key not in seen:
+            out[key] = value
+    return out
+
+
 def _extract(
     dep: Dependant, req: Request, values: dict[str, Any], errors: list[dict[str, Any]]
 ) -> None:
@@ -81,6 +115,12 @@ def _extract(
     loc: tuple[Any, ...]
     for p in dep.params:
         source = p.source
+        if p.model_fields is not None:
+            try:
+                values[p.name] = p.convert(_model_input(p, req))
+            except Invalid as exc:
+                errors.extend(prefix_errors(exc.errors, p.loc))
+            continue
         if source == "path":
             raw = req._path_values[p.index]
         elif source == "query":
@@ -134,6 +174,8 @@ def _extract(
         values[name] = req
     for name in dep.response_names:
         values[name] = _sub_response(req)
+    for name in dep.scopes_names:
+        values[name] = SecurityScopes(dep.security_scopes)
 
 
 def _push_exit(req: Request, gen: Any, is_async: bool) -> None:
@@ -147,7 +189,7 @@ def solve_sync(
 ) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, sub in dep.deps:
-        key = id(sub.call)
+        key = sub.cache_key
         cache = req._cache
         if sub.use_cache and cache is not None and key in cache:
             value = cache[key]
@@ -182,7 +224,7 @@ async def solve_async(
 ) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, sub in dep.deps:
-        key = id(sub.call)
+        key = sub.cache_key
         cache = req._cache
         if sub.use_cache and cache is not None and key in cache:
             value = cache[key]

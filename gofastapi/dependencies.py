@@ -18,8 +18,10 @@ from typing import Annotated, Any
 
 from . import params as p
 from ._convert import Constraints, Converter, build_converter, classify, unwrap
+from ._pydantic_lazy import is_model_class
 from .requests import Request
 from .responses import Response
+from .security import SecurityScopes
 
 __all__ = [
     "CALL",
@@ -71,6 +73,8 @@ class ParamSpec:
     index: int
     embed: bool
     media_type: str
+    # A pydantic model read from the query, headers or cookies: its fields, else None.
+    model_fields: tuple[Any, ...] | None = None
 
     def make_default(self) -> Any:
         return self.default if self.default_factory is None else self.default_factory()
@@ -82,7 +86,10 @@ class Dependant:
 
     ``deps`` pairs a keyword name (``None`` for decorator-level dependencies,
     whose value is discarded) with the sub-plan. ``needs_async`` is true when
-    this call or any sub-dependency must be awaited.
+    this call or any sub-dependency must be awaited. ``security_scopes`` are
+    the ``Security(scopes=...)`` of the chain down to this call (what a
+    ``SecurityScopes`` parameter, named in ``scopes_names``, receives);
+    ``cache_key`` identifies the call and those scopes in the per-request cache.
     """
 
     call: Callable[..., Any]
@@ -96,6 +103,9 @@ class Dependant:
     response_names: tuple[str, ...]
     needs_async: bool
     has_generators: bool
+    security_scopes: tuple[str, ...] = ()
+    scopes_names: tuple[str, ...] = ()
+    cache_key: Any = None
 
     @property
     def is_trivial(self) -> bool:
@@ -106,7 +116,15 @@ class Dependant:
             or self.body
             or self.request_names
             or self.response_names
+            or self.scopes_names
         )
+
+    def walk(self) -> list[Dependant]:
+        """This plan and every sub-plan, depth first."""
+        out = [self]
+        for _, sub in self.deps:
+            out.extend(sub.walk())
+        return out
 
 
 def _call_kind(call: Any) -> int:
@@ -155,13 +173,15 @@ def analyze(
     extra: Sequence[p.Depends] = (),
     where: str = "",
     localns: Mapping[str, Any] | None = None,
+    security_scopes: Sequence[str] = (),
 ) -> Dependant:
     """Analyse ``call``'s signature into a ``Dependant``.
 
     ``path_params`` are the route's path parameter names, in ``go_pattern``
     order; ``extra`` are decorator-level dependencies run before the others;
     ``localns`` resolves string annotations naming local objects (the scope
-    the route was declared in).
+    the route was declared in); ``security_scopes`` are the scopes declared
+    by ``Security(...)`` markers above this call.
     """
     name = _call_name(call)
     label = f"{where}: {name}" if where else name
@@ -174,11 +194,13 @@ def analyze(
             raise TypeError(
                 f"{label}: dependencies must be Depends(...) objects, got {extra_marker!r}"
             )
-        deps.append((None, _sub(extra_marker, None, path_params, where, localns)))
+        sub = _sub(extra_marker, None, path_params, where, localns, security_scopes)
+        deps.append((None, sub))
     specs: list[ParamSpec] = []
     body: list[ParamSpec] = []
     request_names: list[str] = []
     response_names: list[str] = []
+    scopes_names: list[str] = []
     for param in sig.parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
@@ -193,7 +215,8 @@ def analyze(
         marker = _marker(annotation, param, what)
         base, _ = unwrap(annotation)
         if isinstance(marker, p.Depends):
-            deps.append((param.name, _sub(marker, base, path_params, what, localns)))
+            sub = _sub(marker, base, path_params, what, localns, security_scopes)
+            deps.append((param.name, sub))
             continue
         if inspect.isclass(base) and marker is None:
             if issubclass(base, Request):
@@ -202,11 +225,16 @@ def analyze(
             if issubclass(base, Response):
                 response_names.append(param.name)
                 continue
+            if issubclass(base, SecurityScopes):
+                scopes_names.append(param.name)
+                continue
         spec = _param_spec(param, annotation, base, marker, path_params, what)
         (body if spec.source == "body" else specs).append(spec)
+    _check_param_models(specs, label)
     specs.sort(key=lambda s: _SOURCE_ORDER[s.source])
     kind = _call_kind(call)
     sub_plans = [d for _, d in deps]
+    scopes = tuple(security_scopes)
     return Dependant(
         call=call,
         name=name,
@@ -221,6 +249,10 @@ def analyze(
         or any(d.needs_async for d in sub_plans),
         has_generators=kind in (GEN, GEN_ASYNC)
         or any(d.has_generators for d in sub_plans),
+        security_scopes=scopes,
+        scopes_names=tuple(scopes_names),
+        # FastAPI's cache key: the call and the sorted set of scopes.
+        cache_key=id(call) if not scopes else (id(call), tuple(sorted(set(scopes)))),
     )
 
 
@@ -230,19 +262,40 @@ def _sub(
     path_params: Sequence[str],
     where: str,
     localns: Mapping[str, Any] | None,
+    security_scopes: Sequence[str],
 ) -> Dependant:
     call = marker.dependency if marker.dependency is not None else annotation
     if call is None or call is Any or not callable(call):
         raise TypeError(
             f"{where}: Depends() needs a callable (or a callable annotation)"
         )
+    if isinstance(marker, p.Security):
+        security_scopes = [*security_scopes, *marker.scopes]
     return analyze(
         call,
         path_params=path_params,
         use_cache=marker.use_cache,
         where=where,
         localns=localns,
+        security_scopes=security_scopes,
     )
+
+
+def _check_param_models(specs: Sequence[ParamSpec], label: str) -> None:
+    """A model read from the query (headers, cookies) must be that source's only parameter.
+
+    FastAPI silently misreads the other case; refusing it here names the problem.
+    """
+    for spec in specs:
+        if spec.model_fields is None:
+            continue
+        others = [s.name for s in specs if s.source == spec.source and s is not spec]
+        if others:
+            raise TypeError(
+                f"{label}: parameter {spec.name!r} reads a model from the {spec.source}, "
+                f"so it must be the only {spec.source} parameter of its function "
+                f"(also found: {', '.join(others)})"
+            )
 
 
 def _marker(
@@ -304,6 +357,15 @@ def _param_spec(
             raise TypeError(
                 f"{what}: a path parameter must be a single value, not {annotation!r}"
             )
+    elif (
+        source in ("query", "header", "cookie")
+        and kind == "body"
+        and isinstance(marker, p.Param)
+        and is_model_class(base)
+    ):
+        from ._pydantic import param_model_spec
+
+        return param_model_spec(name, source, alias, annotation, marker, param, what)
     elif source in ("query", "header", "cookie") and (
         kind == "body" or (source == "cookie" and kind == "sequence")
     ):

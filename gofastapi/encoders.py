@@ -20,6 +20,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from ._pydantic_lazy import activate_for_object
+
 __all__ = ["dumps", "jsonable_encoder", "register_encoder"]
 
 _ENCODERS: dict[type, Callable[[Any], Any]] = {}
@@ -78,6 +80,11 @@ def _default(obj: Any) -> Any:
         enc = _ENCODERS.get(base) or _BUILTIN.get(base)
         if enc is not None:
             return enc(obj)
+    if activate_for_object(tp):
+        return _default(obj)
+    if isinstance(obj, BaseException):
+        # FastAPI's fallback (vars(obj)): a 422's ctx {"error": ValueError(...)} → {}.
+        return dict(vars(obj))
     for method in ("model_dump", "dict"):  # pydantic models and friends, when present
         dump = getattr(obj, method, None)
         if callable(dump) and not isinstance(obj, dict):

@@ -10,16 +10,13 @@ rejected when they are declared.
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
+import json
 import re
 import sys
-import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from . import params
-from ._convert import _ADAPTERS, Converter, build_converter, unwrap
 from ._paths import (
     EQUIVALENT,
     MORE_SPECIFIC,
@@ -28,14 +25,15 @@ from ._paths import (
     compile_path,
     relation,
 )
+from ._response_model import DefaultPlaceholder, response_converter
 from ._settings import parse_rate_limit, parse_size, parse_timeout
 from .dependencies import CALL, CALL_ASYNC, Dependant, analyze, flat_body
 from .responses import JSONResponse, Response
+from .security import JWTBearer
 
 __all__ = ["APIRoute", "APIRouter", "CompiledPath", "compile_path", "relation"]
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-DefaultPlaceholder: Any = object()  # "not given" for response_model
 
 
 class APIRoute:
@@ -50,6 +48,12 @@ class APIRoute:
         status_code: int | None = None,
         response_class: type[Response] = JSONResponse,
         response_model: Any = DefaultPlaceholder,
+        response_model_include: Any = None,
+        response_model_exclude: Any = None,
+        response_model_by_alias: bool = True,
+        response_model_exclude_unset: bool = False,
+        response_model_exclude_defaults: bool = False,
+        response_model_exclude_none: bool = False,
         name: str | None = None,
         tags: Sequence[str] | None = None,
         summary: str | None = None,
@@ -127,11 +131,23 @@ class APIRoute:
         self.body_embed = len(body) > 1 or (len(body) == 1 and body[0].embed)
         # What Go accepts as Content-Type for a body (415 otherwise); empty: no check.
         self.media_types = sorted({spec.media_type for spec in body})
-        self.response_converter = _response_converter(endpoint, response_model, label)
+        serialize = {
+            "include": response_model_include,
+            "exclude": response_model_exclude,
+            "by_alias": response_model_by_alias,
+            "exclude_unset": response_model_exclude_unset,
+            "exclude_defaults": response_model_exclude_defaults,
+            "exclude_none": response_model_exclude_none,
+        }
+        self.response_converter = response_converter(
+            endpoint, response_model, label, serialize
+        )
+        self.jwt = _jwt_config(self.dependant, label)
         self._options = {
             "status_code": status_code,
             "response_class": response_class,
             "response_model": response_model,
+            **{f"response_model_{k}": v for k, v in serialize.items()},
             "name": name,
             "summary": summary,
             "description": description,
@@ -181,45 +197,29 @@ class APIRoute:
             "max_request_size": self.max_request_size,
             "timeout": self.timeout,
             "media_types": list(self.media_types),
+            "jwt": self.jwt,
         }
 
     def __repr__(self) -> str:
         return f"APIRoute({'/'.join(self.methods)} {self.path!r}, name={self.name!r})"
 
 
-def _contains_model(tp: Any) -> bool:
-    tp, _ = unwrap(tp)
-    if isinstance(tp, type):
-        if issubclass(tp, Response):
-            return False
-        if dataclasses.is_dataclass(tp) or any(a.is_model(tp) for a in _ADAPTERS):
-            return True
-    return any(
-        _contains_model(arg) for arg in typing.get_args(tp) if arg is not Ellipsis
-    )
+def _jwt_config(dep: Dependant, label: str) -> dict[str, Any] | None:
+    """The edge JWT configuration of the route's ``JWTBearer`` dependencies (protocol.md §2.1).
 
-
-def _response_converter(
-    endpoint: Callable[..., Any], model: Any, label: str
-) -> Converter | None:
-    """The converter that filters/validates return values, or ``None``.
-
-    Without ``response_model=`` the return annotation is used when it contains a
-    dataclass (or a model a type adapter knows); ``response_model=None`` disables it.
+    Go verifies one configuration per route: two different ones are refused.
     """
-    if model is DefaultPlaceholder:
-        try:
-            model = inspect.signature(endpoint, eval_str=True).return_annotation
-        except Exception:
-            return None
-        if model is inspect.Signature.empty or not _contains_model(model):
-            return None
-    if model is None:
-        return None
-    try:
-        return build_converter(model, from_attributes=True)
-    except TypeError as exc:
-        raise TypeError(f"route {label!r}: response_model: {exc}") from None
+    found: dict[str, dict[str, Any]] = {}
+    for sub in dep.walk():
+        if isinstance(sub.call, JWTBearer):
+            config = sub.call.edge_config()
+            found[json.dumps(config, sort_keys=True)] = config
+    if len(found) > 1:
+        raise ValueError(
+            f"route {label!r}: depends on JWTBearer objects with different configurations; "
+            "the server verifies one JWT configuration per route"
+        )
+    return next(iter(found.values()), None)
 
 
 def check_conflict(existing: Sequence[APIRoute], new: APIRoute) -> None:

@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlencode, urljoin, urlsplit
 from . import _loop
 from .app import GoFastAPI
 from .requests import Headers
+from .security import CLAIMS_HEADER
 
 __all__ = ["TestClient", "TestResponse"]
 
@@ -229,6 +230,9 @@ class TestClient:
         if body:
             merged["content-length"] = str(len(body))
         merged.update({k.lower(): v for k, v in (headers or {}).items()})
+        # Go removes this header from every client request (protocol.md §2.1): only the
+        # server may vouch for JWT claims, so a test cannot forge them either.
+        merged.pop(CLAIMS_HEADER, None)
         jar = {**self.cookies, **(cookies or {})}
         if jar and "cookie" not in merged:
             merged["cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())

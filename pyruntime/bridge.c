@@ -4,6 +4,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,19 +17,121 @@
 #error "free-threaded CPython builds are not supported: GoFastAPI relies on one GIL per sub-interpreter"
 #endif
 
-/* A worker: one own-GIL sub-interpreter and the thread states of its owner
- * thread. Invariant: between calls neither thread state is attached. */
-struct gfa_worker {
-    PyThreadState *main_ts; /* owner thread's state in the main interpreter */
-    PyThreadState *ts;      /* owner thread's state in the sub-interpreter */
-    PyObject *handle;       /* gofastapi._dispatch.handle, strong reference */
-    PyObject *shutdown;     /* gofastapi._dispatch.shutdown, or NULL */
-    int is_main;            /* runs in the main interpreter: ts is main's */
-};
-
 /* The main owner's thread state while it does not hold the GIL. */
 static PyThreadState *main_saved;
 static PyInterpreterState *main_interp;
+
+/* A worker: one own-GIL sub-interpreter, or a share of the main
+ * interpreter. It is used by one thread at a time (the Go pool guarantees
+ * it), but not always the same thread: each OS thread that runs it gets its
+ * own thread state, made on first use and kept in a per-thread cache, so a
+ * request runs on the thread of the goroutine that serves it with no
+ * hand-off. Every such state is recorded in `states` so that ending the
+ * interpreter can delete them all first. */
+struct gfa_worker {
+    uint64_t id;              /* unique for the process, never reused */
+    PyInterpreterState *interp;
+    PyObject *handle;         /* gofastapi._dispatch.handle, strong reference */
+    PyObject *shutdown;       /* gofastapi._dispatch.shutdown, or NULL */
+    int is_main;              /* a share of the main interpreter */
+    pthread_mutex_t mu;       /* guards states */
+    PyThreadState **states;   /* every thread state made for this worker */
+    size_t n_states, cap_states;
+};
+
+/* The calling thread's thread states, by worker id. */
+typedef struct {
+    uint64_t id;
+    PyThreadState *ts;
+} ts_entry;
+static __thread ts_entry *tls_states;
+static __thread size_t tls_len, tls_cap;
+
+static uint64_t next_worker_id = 1; /* guarded by id_mu */
+static pthread_mutex_t id_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* remember records ts as w's thread state for the calling thread. Returns -1
+ * on allocation failure (ts is then unrecorded). */
+static int remember(gfa_worker *w, PyThreadState *ts)
+{
+    if (tls_len == tls_cap) {
+        size_t cap = tls_cap ? tls_cap * 2 : 8;
+        ts_entry *n = realloc(tls_states, cap * sizeof *n);
+        if (n == NULL)
+            return -1;
+        tls_states = n;
+        tls_cap = cap;
+    }
+    pthread_mutex_lock(&w->mu);
+    if (w->n_states == w->cap_states) {
+        size_t cap = w->cap_states ? w->cap_states * 2 : 8;
+        PyThreadState **n = realloc(w->states, cap * sizeof *n);
+        if (n == NULL) {
+            pthread_mutex_unlock(&w->mu);
+            return -1;
+        }
+        w->states = n;
+        w->cap_states = cap;
+    }
+    w->states[w->n_states++] = ts;
+    pthread_mutex_unlock(&w->mu);
+    tls_states[tls_len++] = (ts_entry){w->id, ts};
+    return 0;
+}
+
+/* thread_state returns the calling thread's state for w, making it on first
+ * use. Does not need any GIL; NULL on allocation failure. */
+static PyThreadState *thread_state(gfa_worker *w)
+{
+    for (size_t i = 0; i < tls_len; i++)
+        if (tls_states[i].id == w->id)
+            return tls_states[i].ts;
+    /* The first thread state made on a thread becomes its PyGILState one.
+     * Make that a main-interpreter state that lives as long as the thread,
+     * so that deleting a worker's states never leaves it dangling. */
+    if (PyGILState_GetThisThreadState() == NULL && PyThreadState_New(main_interp) == NULL)
+        return NULL;
+    PyThreadState *ts = PyThreadState_New(w->interp);
+    if (ts != NULL && remember(w, ts) != 0) {
+        PyEval_RestoreThread(ts);
+        PyThreadState_Clear(ts);
+        PyThreadState_DeleteCurrent();
+        return NULL;
+    }
+    return ts;
+}
+
+/* forget drops the calling thread's cache entry for w. */
+static void forget(gfa_worker *w)
+{
+    for (size_t i = 0; i < tls_len; i++) {
+        if (tls_states[i].id == w->id) {
+            tls_states[i] = tls_states[--tls_len];
+            return;
+        }
+    }
+}
+
+static gfa_worker *worker_alloc(void)
+{
+    gfa_worker *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return NULL;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_mutex_lock(&id_mu);
+    w->id = next_worker_id++;
+    pthread_mutex_unlock(&id_mu);
+    return w;
+}
+
+static void worker_dealloc(gfa_worker *w)
+{
+    forget(w);
+    pthread_mutex_destroy(&w->mu);
+    free(w->states);
+    free(w);
+}
+
 
 /* dup_n copies n bytes into a NUL-terminated malloc'd string. */
 static char *dup_n(const char *s, size_t n)
@@ -205,13 +308,15 @@ gfa_worker *gfa_worker_new(const char *pkgdir, const char *app_spec,
 {
     memset(err, 0, sizeof *err);
     *description = NULL;
-    gfa_worker *w = calloc(1, sizeof *w);
+    gfa_worker *w = worker_alloc();
     if (w == NULL) {
         err->type = dup_s("MemoryError");
         return NULL;
     }
-    w->main_ts = PyThreadState_New(main_interp);
-    PyEval_RestoreThread(w->main_ts);
+    /* Creating a sub-interpreter needs a current thread state: a temporary
+     * one in the main interpreter, deleted once the new one exists. */
+    PyThreadState *main_ts = PyThreadState_New(main_interp);
+    PyEval_RestoreThread(main_ts);
     const PyInterpreterConfig cfg = {
         .use_main_obmalloc = 0,
         .allow_fork = 0,
@@ -221,15 +326,17 @@ gfa_worker *gfa_worker_new(const char *pkgdir, const char *app_spec,
         .check_multi_interp_extensions = 1,
         .gil = PyInterpreterConfig_OWN_GIL,
     };
-    PyStatus st = Py_NewInterpreterFromConfig(&w->ts, &cfg);
+    PyThreadState *ts = NULL;
+    PyStatus st = Py_NewInterpreterFromConfig(&ts, &cfg);
     if (PyStatus_Exception(st)) {
         status_error(err, st, "creating a sub-interpreter");
-        PyThreadState_Clear(w->main_ts);
+        PyThreadState_Clear(main_ts);
         PyThreadState_DeleteCurrent();
-        free(w);
+        worker_dealloc(w);
         return NULL;
     }
-    /* Now w->ts is attached and holds the new GIL; the main GIL is free. */
+    /* Now ts is attached and holds the new GIL; the main GIL is free. */
+    w->interp = PyThreadState_GetInterpreter(ts);
     PyObject *mod = NULL;
     if (prepend_path(pkgdir) == 0)
         *description = load_app(app_spec, app_dir, 1, &mod);
@@ -240,19 +347,26 @@ gfa_worker *gfa_worker_new(const char *pkgdir, const char *app_spec,
             PyErr_Clear(); /* shutdown hooks are optional */
     }
     Py_XDECREF(mod);
-    if (w->handle == NULL) {
+    int ok = w->handle != NULL && remember(w, ts) == 0;
+    if (!ok) {
+        if (w->handle != NULL)
+            PyErr_NoMemory();
         fetch_error(err);
         free(*description);
         *description = NULL;
-        Py_XDECREF(w->shutdown);
-        Py_EndInterpreter(w->ts);
-        PyEval_RestoreThread(w->main_ts);
-        PyThreadState_Clear(w->main_ts);
-        PyThreadState_DeleteCurrent();
-        free(w);
+        Py_CLEAR(w->handle);
+        Py_CLEAR(w->shutdown);
+        Py_EndInterpreter(ts);
+    } else {
+        PyEval_SaveThread();
+    }
+    PyEval_RestoreThread(main_ts);
+    PyThreadState_Clear(main_ts);
+    PyThreadState_DeleteCurrent();
+    if (!ok) {
+        worker_dealloc(w);
         return NULL;
     }
-    w->ts = PyEval_SaveThread();
     return w;
 }
 
@@ -261,14 +375,20 @@ gfa_worker *gfa_main_worker(const char *app_spec, const char *app_dir,
 {
     memset(err, 0, sizeof *err);
     *description = NULL;
-    gfa_worker *w = calloc(1, sizeof *w);
+    gfa_worker *w = worker_alloc();
     if (w == NULL) {
         err->type = dup_s("MemoryError");
         return NULL;
     }
     w->is_main = 1;
-    w->ts = PyThreadState_New(main_interp);
-    PyEval_RestoreThread(w->ts);
+    w->interp = main_interp;
+    PyThreadState *ts = thread_state(w);
+    if (ts == NULL) {
+        err->type = dup_s("MemoryError");
+        worker_dealloc(w);
+        return NULL;
+    }
+    PyEval_RestoreThread(ts);
     PyObject *mod = NULL;
     *description = load_app(app_spec, app_dir, startup, &mod);
     if (*description != NULL) {
@@ -282,13 +402,13 @@ gfa_worker *gfa_main_worker(const char *app_spec, const char *app_dir,
         fetch_error(err);
         free(*description);
         *description = NULL;
-        Py_XDECREF(w->shutdown);
-        PyThreadState_Clear(w->ts);
-        PyThreadState_DeleteCurrent();
-        free(w);
+        Py_CLEAR(w->shutdown);
+    }
+    PyEval_SaveThread();
+    if (w->handle == NULL) {
+        gfa_worker_free(w);
         return NULL;
     }
-    w->ts = PyEval_SaveThread();
     return w;
 }
 
@@ -379,7 +499,14 @@ int gfa_worker_dispatch(gfa_worker *w, const gfa_request *req,
                         gfa_response *resp, gfa_error *err)
 {
     memset(resp, 0, sizeof *resp);
-    PyEval_RestoreThread(w->ts);
+    memset(err, 0, sizeof *err);
+    PyThreadState *ts = thread_state(w);
+    if (ts == NULL) {
+        err->type = dup_s("MemoryError");
+        err->message = dup_s("no memory for a thread state");
+        return -1;
+    }
+    PyEval_RestoreThread(ts);
     PyObject *args[11];
     int rc = -1;
     if (build_args(args, req, strs, body, body_len) == 0) {
@@ -393,13 +520,16 @@ int gfa_worker_dispatch(gfa_worker *w, const gfa_request *req,
     }
     if (rc != 0)
         fetch_error(err);
-    w->ts = PyEval_SaveThread();
+    PyEval_SaveThread();
     return rc;
 }
 
 void gfa_worker_free(gfa_worker *w)
 {
-    PyEval_RestoreThread(w->ts);
+    PyThreadState *ts = thread_state(w);
+    if (ts == NULL)
+        return; /* out of memory: leak the worker rather than crash */
+    PyEval_RestoreThread(ts);
     if (w->shutdown != NULL) {
         PyObject *r = PyObject_CallNoArgs(w->shutdown);
         if (r == NULL)
@@ -408,17 +538,24 @@ void gfa_worker_free(gfa_worker *w)
     }
     Py_CLEAR(w->shutdown);
     Py_CLEAR(w->handle);
-    if (w->is_main) {
-        PyThreadState_Clear(w->ts);
-        PyThreadState_DeleteCurrent();
-        free(w);
-        return;
+    /* Other threads' states of this worker are idle (the pool guarantees
+     * it): delete them so that ours is the last one. */
+    pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; i < w->n_states; i++) {
+        if (w->states[i] != ts) {
+            PyThreadState_Clear(w->states[i]);
+            PyThreadState_Delete(w->states[i]);
+        }
     }
-    Py_EndInterpreter(w->ts);
-    PyEval_RestoreThread(w->main_ts);
-    PyThreadState_Clear(w->main_ts);
-    PyThreadState_DeleteCurrent();
-    free(w);
+    w->n_states = 0;
+    pthread_mutex_unlock(&w->mu);
+    if (w->is_main) {
+        PyThreadState_Clear(ts);
+        PyThreadState_DeleteCurrent();
+    } else {
+        Py_EndInterpreter(ts);
+    }
+    worker_dealloc(w);
 }
 
 int gfa_finalize(void)

@@ -85,17 +85,18 @@ func finalizeMain() int { return int(C.gfa_finalize()) }
 
 func cstr(s string) *C.char { return C.CString(s) }
 
-// interp is one interpreter worker: an own-GIL sub-interpreter, or a thread
-// state of the main interpreter. All methods must be called from the
-// goroutine that created it, which must stay locked to its OS thread.
+// interp is one interpreter worker: an own-GIL sub-interpreter, or a share
+// of the main interpreter. Any goroutine may call its methods, but only one
+// at a time (the pool's free list guarantees it); the C side keeps a thread
+// state per OS thread that has run it.
 type interp struct {
 	c    *C.gfa_worker
 	req  C.gfa_request // reused for every call; holds no pointers
 	strs []byte        // reused buffer for the request's strings
 }
 
-// newMainThread binds a thread state of the main interpreter to the calling
-// thread; startup runs the app's start-up hooks (first main worker only).
+// newMainThread makes a worker sharing the main interpreter; startup runs
+// the app's start-up hooks (first main worker only).
 func newMainThread(spec, appDir string, startup bool) (*interp, []byte, error) {
 	cspec, cdir := cstr(spec), cstr(appDir)
 	defer C.free(unsafe.Pointer(cspec))
@@ -113,8 +114,8 @@ func newMainThread(spec, appDir string, startup bool) (*interp, []byte, error) {
 	return &interp{c: w}, []byte(takeString(desc)), nil
 }
 
-// newSubinterp creates a sub-interpreter on the calling thread and loads the
-// app into it. It returns the app description the interpreter exported.
+// newSubinterp creates a sub-interpreter and loads the app into it. It
+// returns the app description the interpreter exported.
 func newSubinterp(pkgDir, spec, appDir string) (*interp, []byte, error) {
 	cpkg, cspec, cdir := cstr(pkgDir), cstr(spec), cstr(appDir)
 	defer C.free(unsafe.Pointer(cpkg))

@@ -33,10 +33,10 @@ type Options struct {
 	Runtime      string        // one of the Runtime* constants; "" is auto
 	App          string        // "module:attr"
 	AppDir       string        // put first on sys.path
-	Workers      int           // number of sub-interpreters, ≥ 1
-	QueueSize    int           // requests that may wait for a free interpreter, ≥ 1
+	Workers      int           // interpreters, processes or threads, ≥ 1
+	QueueSize    int           // requests that may wait for a free worker, ≥ 1
 	Venv         string        // virtual environment; "" to discover it
-	CloseTimeout time.Duration // how long Close waits for busy interpreters
+	CloseTimeout time.Duration // how long Close waits for busy workers
 	Logger       *slog.Logger
 	// Package holds the Python package "gofastapi/..." to import; nil means
 	// the one embedded in the binary. Tests pass their own.
@@ -50,41 +50,46 @@ type Options struct {
 // imported datetime crashes 3.13.0 unless the main interpreter has it).
 var preload = []string{"datetime", "decimal", "json", "uuid", "asyncio", "sqlite3", "zoneinfo", "hashlib"}
 
-// Pool runs requests in a fixed set of own-GIL sub-interpreters. It
-// implements server.Dispatcher and is safe for concurrent use. After Close,
-// Dispatch returns server.ErrClosed.
-type Pool struct {
-	opts    Options
-	runtime string // the runtime in use (never auto)
-	log     *slog.Logger
-	app    []byte // the app description, from the main interpreter
-	pkgDir string // extracted Python package, removed by Close
-	exe    string // the venv's python, "" for the base installation
-	owned  bool   // pkgDir was extracted by this pool
-
-	queue  chan *job     // requests waiting for an interpreter
-	stop   chan struct{} // closed by Close: workers leave their loop
-	closed atomic.Bool
-
-	workers []*worker
-	main    *mainOwner
-	once    sync.Once
-}
-
-// A backend runs requests for one worker: a sub-interpreter, a main
-// interpreter thread or a worker process. It is used by one goroutine only.
+// A backend runs requests for one worker: a sub-interpreter, a share of the
+// main interpreter or a worker process. The pool hands it to one goroutine
+// at a time; that goroutine calls into it directly, on its own thread.
 type backend interface {
 	dispatch(*server.Request) (*server.Response, error)
 	close()
 }
 
-// worker is the goroutine owning one backend.
+// worker is one slot of the pool. Its fields other than the counters are
+// touched only by the goroutine holding the slot.
 type worker struct {
 	id       int
-	requests atomic.Uint64 // requests served
-	restarts atomic.Uint64 // backends replaced after they died
-	turn     chan struct{} // closed when this worker may end its backend
-	ended    chan struct{} // closed when its backend has ended
+	b        backend // nil while a dead backend is being replaced
+	requests atomic.Uint64
+	restarts atomic.Uint64
+}
+
+// Pool runs requests in a fixed set of workers. It implements
+// server.Dispatcher and is safe for concurrent use. The goroutine calling
+// Dispatch runs the request itself, on its own OS thread, as soon as it
+// holds a free worker: there is no hand-off to another thread, which on a
+// small handler costs more than the handler (DESIGN.md, "Measured facts").
+// After Close, Dispatch returns server.ErrClosed.
+type Pool struct {
+	opts    Options
+	runtime string // the runtime in use (never auto)
+	log     *slog.Logger
+	app     []byte // the app description, from the main interpreter
+	pkgDir  string // extracted Python package, removed by Close
+	exe     string // the venv's python, "" for the base installation
+	owned   bool   // pkgDir was extracted by this pool
+
+	free    chan *worker  // idle workers
+	waiting atomic.Int64  // callers waiting for a free worker
+	closed  atomic.Bool   // set by Close
+	closing chan struct{} // closed by Close: waiting callers give up
+
+	workers []*worker
+	main    *mainOwner
+	once    sync.Once
 }
 
 // mainOwner is the goroutine owning the main interpreter.
@@ -92,24 +97,6 @@ type mainOwner struct {
 	finalize chan struct{} // closed to ask for Py_FinalizeEx
 	done     chan struct{} // closed after finalisation
 }
-
-// Job states: a job is taken by exactly one of the worker (running) or the
-// waiting caller giving up (abandoned).
-const (
-	stateQueued int32 = iota
-	stateRunning
-	stateAbandoned
-)
-
-type job struct {
-	req   *server.Request
-	resp  *server.Response
-	err   error
-	state atomic.Int32
-	done  chan struct{} // capacity 1; signalled once per use
-}
-
-var jobs = sync.Pool{New: func() any { return &job{done: make(chan struct{}, 1)} }}
 
 // Start initialises CPython, reads the app's description in the main
 // interpreter and starts opts.Workers workers of the chosen runtime that
@@ -135,11 +122,7 @@ func Start(opts Options) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pool{
-		opts: opts, log: log, pkgDir: opts.pkgDir,
-		queue: make(chan *job, opts.QueueSize),
-		stop:  make(chan struct{}),
-	}
+	p := &Pool{opts: opts, log: log, pkgDir: opts.pkgDir, free: make(chan *worker, opts.Workers), closing: make(chan struct{})}
 	if venv != "" {
 		p.exe = filepath.Join(venv, "bin", "python")
 	}
@@ -153,7 +136,6 @@ func Start(opts Options) (*Pool, error) {
 		}
 		p.owned = true
 	}
-	log.Debug("starting Python", "python", strings.Fields(PythonVersion())[0], "venv", venv, "app", opts.App, "app_dir", opts.AppDir)
 	if err := p.startMain(); err != nil {
 		p.removePackage()
 		return nil, err
@@ -176,11 +158,11 @@ func (p *Pool) startRuntime() error {
 	if mod == "" {
 		return err
 	}
-	p.stopWorkers(p.closeTimeout())
+	if err := p.stopWorkers(p.closeTimeout()); err != nil {
+		return err
+	}
 	p.log.Warn(fmt.Sprintf("extension module %s cannot load in a sub-interpreter: using the process runtime", mod),
 		"module", mod, "runtime", RuntimeProcess)
-	p.stop = make(chan struct{})
-	p.workers = nil
 	return p.startWorkers(RuntimeProcess)
 }
 
@@ -230,67 +212,57 @@ func (p *Pool) startMain() error {
 	return <-ready
 }
 
-// startWorkers starts opts.Workers workers of runtime rt in parallel and
-// checks that each exported the same route table as the main interpreter.
+// startWorkers starts opts.Workers workers of runtime rt and checks that each
+// exported the same route table as the main interpreter. Sub-interpreters
+// and processes start in parallel; main workers one after the other, since
+// only the first runs the app's start-up hooks.
 func (p *Pool) startWorkers(rt string) error {
 	want, err := fingerprint(p.app)
 	if err != nil {
 		return err
 	}
-	type result struct {
-		id   int
-		desc []byte
-		err  error
-	}
-	ready := make(chan result, p.opts.Workers)
 	start := time.Now()
-	var mainReady chan struct{} // main workers start one after the other
-	for i := 0; i < p.opts.Workers; i++ {
-		w := &worker{id: i, turn: make(chan struct{}), ended: make(chan struct{})}
-		p.workers = append(p.workers, w)
-		prev, next := mainReady, make(chan struct{})
-		mainReady = next
-		go func() {
-			if rt != RuntimeProcess {
-				runtime.LockOSThread() // never unlocked: the interpreter lives on this thread
+	errs := make([]error, p.opts.Workers)
+	workers := make([]*worker, p.opts.Workers)
+	var wg sync.WaitGroup
+	for i := range workers {
+		workers[i] = &worker{id: i}
+		run := func() {
+			defer wg.Done()
+			b, desc, err := p.newBackend(rt, i)
+			if err == nil {
+				workers[i].b = b
+				if got, ferr := fingerprint(desc); ferr != nil || got != want {
+					err = fmt.Errorf("it built a different route table than the main interpreter: routes must not depend on per-interpreter state")
+				}
 			}
-			if prev != nil && rt == RuntimeMain {
-				<-prev
-			}
-			b, desc, err := p.newBackend(rt, w.id)
-			close(next)
-			ready <- result{w.id, desc, err}
-			if err != nil {
-				close(w.ended)
-				return
-			}
-			p.serve(w, rt, b)
-		}()
-	}
-	var firstErr error
-	for range p.opts.Workers {
-		r := <-ready
-		if r.err != nil {
-			if firstErr == nil {
-				firstErr = fmt.Errorf("loading app %q in %s worker %d: %w", p.opts.App, rt, r.id, r.err)
-			}
-			continue
+			errs[i] = err
 		}
-		if got, err := fingerprint(r.desc); err != nil || got != want {
-			if firstErr == nil {
-				firstErr = fmt.Errorf("%s worker %d built a different route table than the main interpreter: routes must not depend on per-interpreter state", rt, r.id)
-			}
+		wg.Add(1)
+		if rt == RuntimeMain {
+			run()
+		} else {
+			go run()
 		}
 	}
-	if firstErr == nil {
-		p.runtime = rt
+	wg.Wait()
+	p.workers = workers
+	for _, w := range workers {
+		p.free <- w
+	}
+	for i, err := range errs {
+		if err != nil {
+			return fmt.Errorf("loading app %q in %s worker %d: %w", p.opts.App, rt, i, err)
+		}
+	}
+	p.runtime = rt
+	if p.opts.pkgDir == "" { // worker processes stay quiet
 		p.log.Info("workers ready", "runtime", rt, "workers", p.opts.Workers, "startup_ms", time.Since(start).Milliseconds())
 	}
-	return firstErr
+	return nil
 }
 
-// newBackend creates worker id's backend of runtime rt on the calling
-// goroutine (locked to its thread for the in-process runtimes).
+// newBackend creates worker id's backend of runtime rt.
 func (p *Pool) newBackend(rt string, id int) (backend, []byte, error) {
 	switch rt {
 	case RuntimeSubinterpreters:
@@ -312,91 +284,78 @@ func fingerprint(desc []byte) (string, error) {
 	return d.Fingerprint, nil
 }
 
-// serve is the worker loop: take a job, run it, signal its caller. A worker
-// process that died is replaced. On stop the worker waits for its turn,
-// then ends its backend on its own thread.
-func (p *Pool) serve(w *worker, rt string, b backend) {
-	defer close(w.ended)
-	for {
-		var j *job
-		select {
-		case j = <-p.queue: // fast path: work is already waiting
-		default:
-			select {
-			case j = <-p.queue:
-			case <-p.stop:
-				<-w.turn
-				if b != nil {
-					b.close()
-				}
-				return
-			}
-		}
-		if !j.state.CompareAndSwap(stateQueued, stateRunning) {
-			continue // the caller gave up before we started
-		}
-		if b == nil {
-			b = p.replace(w, rt)
-		}
-		if b == nil {
-			j.err = server.ErrWorkerLost
-		} else {
-			j.resp, j.err = b.dispatch(j.req)
-			w.requests.Add(1)
-			if errors.Is(j.err, server.ErrWorkerLost) {
-				b.close()
-				b = p.replace(w, rt)
-			}
-		}
-		j.done <- struct{}{}
-	}
-}
-
-// replace starts a new backend for a worker whose backend died; nil if that
-// failed too (the next request tries again).
-func (p *Pool) replace(w *worker, rt string) backend {
-	w.restarts.Add(1)
-	b, _, err := p.newBackend(rt, w.id)
-	if err != nil {
-		p.log.Error("replacing a dead worker failed", "worker", w.id, "runtime", rt, "err", err.Error())
-		return nil
-	}
-	p.log.Warn("worker replaced", "worker", w.id, "runtime", rt, "restarts", w.restarts.Load())
-	return b
-}
-
-// Dispatch runs req in a free interpreter. It fails fast with
-// server.ErrOverloaded when the queue is full. If ctx ends while the request
-// is still queued, it is dropped and ctx.Err() returned; once running, the
-// handler is allowed to finish.
+// Dispatch runs req on a free worker, in the calling goroutine. When every
+// worker is busy it waits in line; when QueueSize callers already wait it
+// fails fast with server.ErrOverloaded. If ctx ends while waiting, it
+// returns ctx.Err(); once running, the handler is allowed to finish.
 func (p *Pool) Dispatch(ctx context.Context, req *server.Request) (*server.Response, error) {
 	if p.closed.Load() {
 		return nil, server.ErrClosed
 	}
-	j := jobs.Get().(*job)
-	j.req, j.resp, j.err = req, nil, nil
-	j.state.Store(stateQueued)
+	var w *worker
 	select {
-	case p.queue <- j:
+	case w = <-p.free:
 	default:
-		jobs.Put(j)
-		return nil, server.ErrOverloaded
-	}
-	select {
-	case <-j.done:
-	case <-ctx.Done():
-		if j.state.CompareAndSwap(stateQueued, stateAbandoned) {
-			return nil, ctx.Err() // the worker drops it; j is not reused
+		if p.waiting.Add(1) > int64(p.opts.QueueSize) {
+			p.waiting.Add(-1)
+			return nil, server.ErrOverloaded
 		}
-		<-j.done
+		select {
+		case w = <-p.free:
+			p.waiting.Add(-1)
+		case <-ctx.Done():
+			p.waiting.Add(-1)
+			return nil, ctx.Err()
+		case <-p.closing:
+			p.waiting.Add(-1)
+			return nil, server.ErrClosed
+		}
 	}
-	resp, err := j.resp, j.err
-	j.req, j.resp, j.err = nil, nil, nil
-	jobs.Put(j)
+	if p.closed.Load() {
+		p.free <- w
+		return nil, server.ErrClosed
+	}
+	return p.run(w, req)
+}
+
+// run serves one request on w and gives w back to the pool. A worker
+// process that died is replaced off the request path: the slot returns to
+// the pool once its new process is ready.
+func (p *Pool) run(w *worker, req *server.Request) (*server.Response, error) {
+	if w.b == nil && !p.replace(w) {
+		p.free <- w
+		return nil, server.ErrWorkerLost
+	}
+	resp, err := w.b.dispatch(req)
+	w.requests.Add(1)
+	if errors.Is(err, server.ErrWorkerLost) {
+		w.b.close()
+		w.b = nil
+		go func() {
+			p.replace(w)
+			p.free <- w
+		}()
+		return resp, err
+	}
+	p.free <- w
 	return resp, err
 }
 
-// Stats returns the number of requests each interpreter has served.
+// replace starts a new backend for w and reports success. It must only be
+// called by the goroutine holding w.
+func (p *Pool) replace(w *worker) bool {
+	w.restarts.Add(1)
+	b, _, err := p.newBackend(p.runtime, w.id)
+	if err != nil {
+		p.log.Error("replacing a dead worker failed", "worker", w.id, "runtime", p.runtime, "err", err.Error())
+		return false
+	}
+	w.b = b
+	p.log.Warn("worker replaced", "worker", w.id, "runtime", p.runtime, "restarts", w.restarts.Load())
+	return true
+}
+
+// Stats returns the number of requests each worker has served.
 func (p *Pool) Stats() []uint64 {
 	out := make([]uint64, len(p.workers))
 	for i, w := range p.workers {
@@ -405,18 +364,18 @@ func (p *Pool) Stats() []uint64 {
 	return out
 }
 
-// Close stops the workers once their current request is done, runs the
-// app's shutdown hooks, ends the interpreters (last created first) and
-// finalises CPython. Requests still queued get server.ErrClosed. If a worker
-// is still busy after CloseTimeout, Close returns an error without
-// finalising (CPython would hang). Close is idempotent.
+// Close waits for running requests to finish, runs the app's shutdown
+// hooks, ends the workers (last created first) and finalises CPython.
+// Waiting callers get server.ErrClosed. If a worker is still busy after
+// CloseTimeout, Close returns an error without finalising (CPython would
+// hang). Close is idempotent.
 func (p *Pool) Close() error {
 	var err error
 	p.once.Do(func() {
 		p.closed.Store(true)
+		close(p.closing)
 		deadline := time.Now().Add(p.closeTimeout())
 		err = p.stopWorkers(p.closeTimeout())
-		p.failQueued()
 		if err == nil && p.main != nil {
 			close(p.main.finalize)
 			select {
@@ -430,26 +389,24 @@ func (p *Pool) Close() error {
 	return err
 }
 
-// stopWorkers ends every worker, last created first, within timeout.
+// stopWorkers takes every worker out of the pool (waiting for busy ones at
+// most timeout) and ends them, last created first.
 func (p *Pool) stopWorkers(timeout time.Duration) error {
-	close(p.stop)
 	deadline := time.After(timeout)
-	for i := len(p.workers) - 1; i >= 0; i-- {
-		w := p.workers[i]
-		close(w.turn)
+	for range p.workers {
 		select {
-		case <-w.ended:
+		case <-p.free:
 		case <-deadline:
-			return fmt.Errorf("worker %d still busy after %s: not finalising Python", w.id, timeout)
+			return fmt.Errorf("a worker is still busy after %s: not finalising Python", timeout)
 		}
 	}
-	return nil
-}
-
-func (p *Pool) removePackage() {
-	if p.owned {
-		os.RemoveAll(p.pkgDir)
+	for i := len(p.workers) - 1; i >= 0; i-- {
+		if b := p.workers[i].b; b != nil {
+			b.close()
+		}
 	}
+	p.workers = nil
+	return nil
 }
 
 func (p *Pool) closeTimeout() time.Duration {
@@ -459,17 +416,8 @@ func (p *Pool) closeTimeout() time.Duration {
 	return 10 * time.Second
 }
 
-// failQueued answers every job still in the queue with ErrClosed.
-func (p *Pool) failQueued() {
-	for {
-		select {
-		case j := <-p.queue:
-			if j.state.CompareAndSwap(stateQueued, stateRunning) {
-				j.err = server.ErrClosed
-				j.done <- struct{}{}
-			}
-		default:
-			return
-		}
+func (p *Pool) removePackage() {
+	if p.owned {
+		os.RemoveAll(p.pkgDir)
 	}
 }

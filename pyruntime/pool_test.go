@@ -30,7 +30,7 @@ def load(spec, app_dir, startup=True):
     mod, _, attr = spec.partition(":")
     _app = getattr(__import__(mod), attr)
     routes = [{"id": 0, "methods": ["GET"], "path": "/", "go_pattern": "/", "path_params": []}]
-    return json.dumps({"protocol": 1, "routes": routes, "fingerprint": "f"})
+    return json.dumps({"protocol": 2, "routes": routes, "fingerprint": "f"})
 def handle(route_id, method, path, query, headers, body, host, port, scheme, rid, values):
     if query == "raise":
         raise ValueError("broken handle")

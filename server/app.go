@@ -8,7 +8,7 @@ import (
 )
 
 // ProtocolVersion is the version of docs/protocol.md this server speaks.
-const ProtocolVersion = 1
+const ProtocolVersion = 2
 
 // App is the description an app exports at load time (docs/protocol.md §1):
 // its settings and its route table. It is immutable after ParseApp.
@@ -45,9 +45,10 @@ type Route struct {
 	PathParams []string `json:"path_params"`
 	StatusCode int      `json:"status_code"`
 	// Edge settings of this route; nil or empty means the app's.
-	MaxRequestSize *int64   `json:"max_request_size"`
-	RateLimit      *string  `json:"rate_limit"` // "off" disables the app's limit
-	MediaTypes     []string `json:"media_types"`
+	MaxRequestSize *int64     `json:"max_request_size"`
+	RateLimit      *string    `json:"rate_limit"` // "off" disables the app's limit
+	MediaTypes     []string   `json:"media_types"`
+	JWT            *JWTConfig `json:"jwt"` // verified at the edge when set
 }
 
 // maxPathParams mirrors GFA_MAX_PARAMS in pyruntime/bridge.h.

@@ -19,8 +19,9 @@ type routeHandler struct {
 	route   *Route
 	d       Dispatcher
 	body    bodyPolicy
-	limit   *limiter // nil: no rate limit
-	maxConn int      // HTTP/2 requests in flight per connection
+	limit   *limiter     // nil: no rate limit
+	jwt     *jwtVerifier // nil: the route takes no JWTBearer
+	maxConn int          // HTTP/2 requests in flight per connection
 	log     *slog.Logger
 	seclog  *slog.Logger
 }
@@ -28,6 +29,17 @@ type routeHandler struct {
 func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.limit.check(w, r, h.seclog) {
 		return
+	}
+	delete(r.Header, claimsHeader) // only the edge may set it
+	if h.jwt != nil {
+		if token := bearerToken(r); token != "" {
+			if claims, reason := h.jwt.verify(token); reason == "" {
+				r.Header[claimsHeader] = []string{string(claims)}
+			} else {
+				h.seclog.Warn("authentication failed", "event", "auth_failed", "reason", reason,
+					"client", r.RemoteAddr, "request_id", requestID(r), "path", r.URL.Path)
+			}
+		}
 	}
 	var body []byte
 	if hasBody(r) {

@@ -118,8 +118,14 @@ func New(cfg Config, app *App, d Dispatcher, log *slog.Logger) (*Server, error) 
 				return nil, err
 			}
 		}
-		return &routeHandler{route: rt, d: d, body: newBodyPolicy(rt, cfg.MaxBodyBytes), limit: lim,
-			maxConn: cfg.MaxConnRequests, log: log, seclog: s.seclog}, nil
+		rh := &routeHandler{route: rt, d: d, body: newBodyPolicy(rt, cfg.MaxBodyBytes), limit: lim,
+			maxConn: cfg.MaxConnRequests, log: log, seclog: s.seclog}
+		if rt.JWT != nil {
+			if rh.jwt, err = newJWTVerifier(rt.JWT); err != nil {
+				return nil, fmt.Errorf("route %s: %w", rt.Path, err)
+			}
+		}
+		return rh, nil
 	}, func(w http.ResponseWriter, r *http.Request) bool { return appLimit.check(w, r, s.seclog) })
 	if err != nil {
 		return nil, err

@@ -235,11 +235,11 @@ func TestParseApp(t *testing.T) {
 	tests := []struct {
 		name, json, wantErr string
 	}{
-		{"ok", `{"protocol":1,"routes":[{"id":0,"methods":["GET"],"path":"/a/{x}","go_pattern":"/a/{x}","path_params":["x"]}]}`, ""},
-		{"protocol mismatch", `{"protocol":2,"routes":[]}`, "protocol 2"},
-		{"param mismatch", `{"protocol":1,"routes":[{"id":0,"methods":["GET"],"path":"/a/{x}","go_pattern":"/a/{x}","path_params":["y"]}]}`, "path_params[0]"},
-		{"bad method", `{"protocol":1,"routes":[{"id":0,"methods":["get me"],"path":"/","go_pattern":"/"}]}`, "invalid method"},
-		{"bad id", `{"protocol":1,"routes":[{"id":3,"methods":["GET"],"path":"/","go_pattern":"/"}]}`, "has id 3"},
+		{"ok", `{"protocol":2,"routes":[{"id":0,"methods":["GET"],"path":"/a/{x}","go_pattern":"/a/{x}","path_params":["x"]}]}`, ""},
+		{"protocol mismatch", `{"protocol":3,"routes":[]}`, "protocol 3"},
+		{"param mismatch", `{"protocol":2,"routes":[{"id":0,"methods":["GET"],"path":"/a/{x}","go_pattern":"/a/{x}","path_params":["y"]}]}`, "path_params[0]"},
+		{"bad method", `{"protocol":2,"routes":[{"id":0,"methods":["get me"],"path":"/","go_pattern":"/"}]}`, "invalid method"},
+		{"bad id", `{"protocol":2,"routes":[{"id":3,"methods":["GET"],"path":"/","go_pattern":"/"}]}`, "has id 3"},
 		{"not json", `{`, "decoding"},
 	}
 	for _, tt := range tests {

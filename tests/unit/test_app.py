@@ -175,6 +175,7 @@ def test_description_and_fingerprint() -> None:
             "max_request_size": 1024,
             "timeout": 1.5,
             "media_types": [],
+            "jwt": None,
         },
         {
             "id": 1,
@@ -191,6 +192,7 @@ def test_description_and_fingerprint() -> None:
             "max_request_size": None,
             "timeout": None,
             "media_types": [],
+            "jwt": None,
         },
     ]
     assert len(first["fingerprint"]) == 64

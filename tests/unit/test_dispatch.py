@@ -114,7 +114,7 @@ def test_load_returns_the_description(
 ) -> None:
     name = write_app(APP_SOURCE)
     description = json.loads(_dispatch.load(f"{name}:app", str(tmp_path)))
-    assert description["protocol"] == _dispatch.PROTOCOL_VERSION == 1
+    assert description["protocol"] == _dispatch.PROTOCOL_VERSION == 2
     assert description["settings"]["max_request_size"] == 10 * 1024 * 1024
     assert description["settings"]["cors_origins"] == ["https://example.com"]
     assert description["settings"]["rate_limit"] == "100/minute"

@@ -20,6 +20,7 @@ pytest.importorskip("_interpreters")
 APP = """
 import asyncio, dataclasses, logging
 from gofastapi import GoFastAPI, Depends, Query
+from gofastapi.security import JWTBearer
 
 app = GoFastAPI(max_request_size="1MB")
 
@@ -44,6 +45,10 @@ def read(item_id: int, params: dict = Depends(common)):
 async def create(item: Item):
     await asyncio.sleep(0)
     return item
+
+@app.get("/me")
+def me(claims: dict = Depends(JWTBearer(secret_key="k" * 32))):
+    return claims
 """
 
 DRIVER = '''
@@ -66,6 +71,8 @@ results = [
     _dispatch.handle(1, "GET", "/items/3", "q=x&limit=2", h, b"", "127.0.0.1", 1, "http", "r2", ("3",)),
     _dispatch.handle(1, "GET", "/items/3", "limit=0", h, b"", "127.0.0.1", 1, "http", "r3", ("3",)),
     _dispatch.handle(2, "POST", "/items", "", h, b'{{"name": "n", "price": 2}}', "127.0.0.1", 1, "http", "r4", ()),
+    _dispatch.handle(3, "GET", "/me", "", h + 'x-gofastapi-jwt-claims: {{"sub": "u"}}\\\\r\\\\n', b"", "127.0.0.1", 1, "http", "r5", ()),
+    _dispatch.handle(3, "GET", "/me", "", h + "authorization: Bearer a.b.c\\\\r\\\\n", b"", "127.0.0.1", 1, "http", "r6", ()),
 ]
 _dispatch.shutdown()
 with open(OUT, "w") as f:
@@ -98,7 +105,11 @@ def test_app_serves_inside_own_gil_subinterpreters(tmp_path: Path) -> None:
     first, second = report["outputs"]
     assert first["fingerprint"] == second["fingerprint"]
     for output in (first, second):
-        hello, item, invalid, created = output["results"]
+        hello, item, invalid, created, verified, refused = output["results"]
+        assert verified[0] == 200 and json.loads(verified[2]) == {"sub": "u"}
+        assert refused[0] == 401 and json.loads(refused[2]) == {
+            "detail": "Invalid or expired token"
+        }
         assert hello == [
             200,
             "content-type: application/json\r\n",
