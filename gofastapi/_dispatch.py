@@ -119,6 +119,7 @@ def shutdown() -> None:
     """Run the app's shutdown hooks (once per interpreter, at exit); never raises."""
     global _app, _runners
     app, _app, _runners = _app, None, ()
+    _forget_dummy_thread()
     if app is None:
         return
     try:
@@ -128,3 +129,18 @@ def shutdown() -> None:
             _logger.error(
                 "shutdown failed: %r", exc, exc_info=(type(exc), exc, exc.__traceback__)
             )
+
+
+def _forget_dummy_thread() -> None:
+    """Drop this thread's ``threading._DummyThread`` now, while ``threading`` still works.
+
+    Requests run on server threads that Python did not start; the first
+    ``threading.current_thread()`` there (asyncio calls it) makes a dummy
+    thread whose clean-up would otherwise run during interpreter teardown and
+    print "Exception ignored" tracebacks to stderr.
+    """
+    import threading
+
+    local = getattr(threading, "_thread_local_info", None)
+    with contextlib.suppress(AttributeError):
+        del local._track_dummy_thread_ref  # type: ignore[union-attr]

@@ -5,6 +5,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,7 +38,18 @@ struct gfa_worker {
     pthread_mutex_t mu;       /* guards states */
     PyThreadState **states;   /* every thread state made for this worker */
     size_t n_states, cap_states;
+    _Atomic uint64_t seq;     /* requests started; the running one's number */
+    _Atomic int busy;         /* a request is running */
+    int traced;               /* an escalated interrupt installed a trace */
 };
+
+/* Declared only in CPython's internal headers (pycore_ceval.h), exported by
+ * libpython: queue a call to run in an interpreter at its next bytecode
+ * boundary, from any thread. */
+typedef int (*gfa_pending_func)(void *);
+PyAPI_FUNC(int) _PyEval_AddPendingCall(PyInterpreterState *interp, gfa_pending_func func,
+                                       void *arg, int flags);
+#define GFA_PENDING_RAWFREE 2 /* CPython frees arg with PyMem_RawFree */
 
 /* The calling thread's thread states, by worker id. */
 typedef struct {
@@ -507,6 +519,8 @@ int gfa_worker_dispatch(gfa_worker *w, const gfa_request *req,
         return -1;
     }
     PyEval_RestoreThread(ts);
+    atomic_fetch_add(&w->seq, 1);
+    atomic_store(&w->busy, 1);
     PyObject *args[11];
     int rc = -1;
     if (build_args(args, req, strs, body, body_len) == 0) {
@@ -518,10 +532,60 @@ int gfa_worker_dispatch(gfa_worker *w, const gfa_request *req,
             Py_DECREF(result);
         }
     }
+    atomic_store(&w->busy, 0);
+    if (w->traced) {
+        PyEval_SetTrace(NULL, NULL);
+        w->traced = 0;
+    }
     if (rc != 0)
         fetch_error(err);
     PyEval_SaveThread();
     return rc;
+}
+
+/* An interrupt queued by gfa_worker_interrupt, freed by CPython. */
+typedef struct {
+    gfa_worker *w;
+    uint64_t seq;
+    int escalate;
+} interrupt_arg;
+
+/* trace_raise is the escalation: every line raises again. */
+static int trace_raise(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+    (void)obj, (void)frame, (void)arg;
+    if (what == PyTrace_LINE || what == PyTrace_CALL) {
+        PyErr_SetString(PyExc_TimeoutError, "request timed out");
+        return -1;
+    }
+    return 0;
+}
+
+/* raise_timeout runs in the worker's interpreter with its GIL held. */
+static int raise_timeout(void *p)
+{
+    interrupt_arg *a = p;
+    gfa_worker *w = a->w;
+    if (!atomic_load(&w->busy) || atomic_load(&w->seq) != a->seq)
+        return 0; /* that request is over */
+    if (a->escalate && !w->traced) {
+        PyEval_SetTrace(trace_raise, NULL);
+        w->traced = 1;
+    }
+    PyErr_SetString(PyExc_TimeoutError, "request timed out");
+    return -1;
+}
+
+void gfa_worker_interrupt(gfa_worker *w, int escalate)
+{
+    if (!atomic_load(&w->busy))
+        return;
+    interrupt_arg *a = PyMem_RawMalloc(sizeof *a);
+    if (a == NULL)
+        return;
+    *a = (interrupt_arg){w, atomic_load(&w->seq), escalate};
+    if (_PyEval_AddPendingCall(w->interp, raise_timeout, a, GFA_PENDING_RAWFREE) != 0)
+        PyMem_RawFree(a);
 }
 
 void gfa_worker_free(gfa_worker *w)

@@ -93,6 +93,14 @@ int gfa_worker_dispatch(gfa_worker *w, const gfa_request *req,
                         const char *strs, const char *body, size_t body_len,
                         gfa_response *resp, gfa_error *err);
 
+/* gfa_worker_interrupt asks the request running in w to stop: a pending
+ * call raises TimeoutError in it at its next bytecode boundary. With
+ * escalate != 0 it also installs a trace function that raises on every
+ * line, so a handler that swallows the exception is unwound anyway. Code
+ * blocked in C is reached only when it returns. Any thread; no GIL needed.
+ * Does nothing if w is idle or already serving a later request. */
+void gfa_worker_interrupt(gfa_worker *w, int escalate);
+
 /* gfa_worker_free runs the app's shutdown hooks (for a main worker: only if
  * it ran the start-up hooks), ends the sub-interpreter (a main worker only
  * drops its thread state) and frees w. Owner thread only. */

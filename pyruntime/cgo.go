@@ -178,6 +178,21 @@ func (it *interp) dispatch(r *server.Request) (*server.Response, error) {
 	return &server.Response{Status: int(cresp.status), Header: data[:hl:hl], Body: data[hl:]}, nil
 }
 
+// interrupt raises TimeoutError in the running request (see
+// gfa_worker_interrupt). Safe to call from any goroutine while another runs
+// dispatch.
+func (it *interp) interrupt(escalate bool) {
+	e := C.int(0)
+	if escalate {
+		e = 1
+	}
+	C.gfa_worker_interrupt(it.c, e)
+}
+
+// kill is not possible for an interpreter: a handler stuck in C code can
+// only be abandoned.
+func (it *interp) kill() bool { return false }
+
 // close ends the sub-interpreter after running the app's shutdown hooks.
 func (it *interp) close() {
 	C.gfa_worker_free(it.c)

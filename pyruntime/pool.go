@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -37,6 +38,9 @@ type Options struct {
 	QueueSize    int           // requests that may wait for a free worker, ≥ 1
 	Venv         string        // virtual environment; "" to discover it
 	CloseTimeout time.Duration // how long Close waits for busy workers
+	Grace        time.Duration // after a timeout, how long an interrupted handler may take to stop
+	MaxRequests  int           // replace a worker after this many requests (0: never)
+	Jitter       int           // add 0..Jitter to MaxRequests per worker, so they do not recycle together
 	Logger       *slog.Logger
 	// Package holds the Python package "gofastapi/..." to import; nil means
 	// the one embedded in the binary. Tests pass their own.
@@ -55,16 +59,37 @@ var preload = []string{"datetime", "decimal", "json", "uuid", "asyncio", "sqlite
 // at a time; that goroutine calls into it directly, on its own thread.
 type backend interface {
 	dispatch(*server.Request) (*server.Response, error)
+	// interrupt raises TimeoutError in the running request; any goroutine.
+	interrupt(escalate bool)
+	// kill stops a stuck backend at once if it can (a process), so that
+	// dispatch returns server.ErrWorkerLost; false if it cannot.
+	kill() bool
 	close()
 }
 
-// worker is one slot of the pool. Its fields other than the counters are
-// touched only by the goroutine holding the slot.
+// worker is one slot of the pool. b and limit are touched only by the
+// goroutine holding the slot; mu guards running and abandoned, which the
+// timeout watchdog reads.
 type worker struct {
-	id       int
-	b        backend // nil while a dead backend is being replaced
-	requests atomic.Uint64
-	restarts atomic.Uint64
+	id    int
+	b     backend // nil while a dead backend is being replaced
+	limit uint64  // recycle after this many requests of b (0: never)
+	used  uint64  // requests served by b
+
+	mu        sync.Mutex
+	running   *server.Request // the request in b, nil when idle
+	abandoned bool            // stuck past its grace: not returned to the pool
+
+	stats *WorkerStats
+}
+
+// WorkerStats are one slot's counters, kept across the backends it has had.
+type WorkerStats struct {
+	Requests  atomic.Uint64 // requests served
+	Timeouts  atomic.Uint64 // requests that overran their deadline
+	Abandoned atomic.Uint64 // backends given up while stuck in C code
+	Restarts  atomic.Uint64 // backends replaced after they died
+	Recycles  atomic.Uint64 // backends replaced after MaxRequests
 }
 
 // Pool runs requests in a fixed set of workers. It implements
@@ -87,7 +112,9 @@ type Pool struct {
 	closed  atomic.Bool   // set by Close
 	closing chan struct{} // closed by Close: waiting callers give up
 
+	mu      sync.Mutex // guards workers (slots are replaced when abandoned)
 	workers []*worker
+	stuck   atomic.Int64 // abandoned backends whose call has not returned
 	main    *mainOwner
 	once    sync.Once
 }
@@ -226,7 +253,7 @@ func (p *Pool) startWorkers(rt string) error {
 	workers := make([]*worker, p.opts.Workers)
 	var wg sync.WaitGroup
 	for i := range workers {
-		workers[i] = &worker{id: i}
+		workers[i] = p.newWorker(i, &WorkerStats{})
 		run := func() {
 			defer wg.Done()
 			b, desc, err := p.newBackend(rt, i)
@@ -246,7 +273,9 @@ func (p *Pool) startWorkers(rt string) error {
 		}
 	}
 	wg.Wait()
+	p.mu.Lock()
 	p.workers = workers
+	p.mu.Unlock()
 	for _, w := range workers {
 		p.free <- w
 	}
@@ -260,6 +289,18 @@ func (p *Pool) startWorkers(rt string) error {
 		p.log.Info("workers ready", "runtime", rt, "workers", p.opts.Workers, "startup_ms", time.Since(start).Milliseconds())
 	}
 	return nil
+}
+
+// newWorker makes slot id with its recycling limit drawn.
+func (p *Pool) newWorker(id int, stats *WorkerStats) *worker {
+	w := &worker{id: id, stats: stats}
+	if p.opts.MaxRequests > 0 {
+		w.limit = uint64(p.opts.MaxRequests)
+		if p.opts.Jitter > 0 {
+			w.limit += uint64(rand.IntN(p.opts.Jitter + 1))
+		}
+	}
+	return w
 }
 
 // newBackend creates worker id's backend of runtime rt.
@@ -284,10 +325,17 @@ func fingerprint(desc []byte) (string, error) {
 	return d.Fingerprint, nil
 }
 
-// Dispatch runs req on a free worker, in the calling goroutine. When every
-// worker is busy it waits in line; when QueueSize callers already wait it
-// fails fast with server.ErrOverloaded. If ctx ends while waiting, it
-// returns ctx.Err(); once running, the handler is allowed to finish.
+// Dispatch runs req on a free worker. When every worker is busy it waits in
+// line; when QueueSize callers already wait it fails fast with
+// server.ErrOverloaded. If ctx ends while waiting, it returns ctx.Err().
+//
+// The request runs in the calling goroutine, on its own thread. With
+// req.Timeout a watchdog interrupts the handler at the deadline (a
+// TimeoutError raised in it; pure-Python code stops within microseconds)
+// and Dispatch returns context.DeadlineExceeded. A handler still running
+// after the grace period (stuck in C code) is abandoned: a process is
+// killed, an interpreter is left to finish on its own while its slot gets a
+// fresh one, and req.Abandon answers the client.
 func (p *Pool) Dispatch(ctx context.Context, req *server.Request) (*server.Response, error) {
 	if p.closed.Load() {
 		return nil, server.ErrClosed
@@ -315,51 +363,202 @@ func (p *Pool) Dispatch(ctx context.Context, req *server.Request) (*server.Respo
 		p.free <- w
 		return nil, server.ErrClosed
 	}
-	return p.run(w, req)
+	if req.Timeout <= 0 {
+		return p.run(w, req)
+	}
+	wd := &watchdog{p: p, w: w, req: req}
+	wd.timer = time.AfterFunc(req.Timeout, wd.deadline)
+	resp, err := p.run(w, req)
+	wd.stop()
+	if wd.fired.Load() {
+		return nil, fmt.Errorf("request timed out after %s: %w", req.Timeout, context.DeadlineExceeded)
+	}
+	return resp, err
 }
 
-// run serves one request on w and gives w back to the pool. A worker
-// process that died is replaced off the request path: the slot returns to
-// the pool once its new process is ready.
+// A watchdog enforces one request's deadline while the request runs
+// inline: at the deadline it raises TimeoutError in the handler, at half
+// the grace period it escalates (the handler swallowed the exception), and
+// at the end of the grace period it abandons the worker (the handler is
+// stuck in C code) and calls req.Abandon so the client is answered at once.
+type watchdog struct {
+	p     *Pool
+	w     *worker
+	req   *server.Request
+	fired atomic.Bool
+	mu    sync.Mutex
+	timer *time.Timer // guarded by mu
+	done  bool        // guarded by mu: the request returned
+}
+
+func (wd *watchdog) stop() {
+	wd.mu.Lock()
+	wd.done = true
+	wd.timer.Stop()
+	wd.mu.Unlock()
+}
+
+// after schedules f unless the request already returned.
+func (wd *watchdog) after(d time.Duration, f func()) {
+	wd.mu.Lock()
+	if !wd.done {
+		wd.timer = time.AfterFunc(d, f)
+	}
+	wd.mu.Unlock()
+}
+
+func (wd *watchdog) deadline() {
+	wd.fired.Store(true)
+	wd.w.stats.Timeouts.Add(1)
+	wd.p.interrupt(wd.w, wd.req, false)
+	wd.after(wd.p.grace()/2, func() {
+		wd.p.interrupt(wd.w, wd.req, true) // it swallowed the exception: unwind it line by line
+		wd.after(wd.p.grace()/2, func() {
+			if wd.p.abandon(wd.w, wd.req) && wd.req.Abandon != nil {
+				wd.req.Abandon()
+			}
+		})
+	})
+}
+
+// interrupt raises TimeoutError in req if it is still the one running on w.
+func (p *Pool) interrupt(w *worker, req *server.Request, escalate bool) {
+	w.mu.Lock()
+	if w.running == req && w.b != nil {
+		w.b.interrupt(escalate)
+	}
+	w.mu.Unlock()
+}
+
+// abandon gives up a backend stuck in req past its grace period. A process
+// is killed and replaced by run as a dead one; an interpreter cannot be
+// killed, so its slot gets a new worker here and the stuck one is ended
+// whenever its call returns.
+//
+// It reports whether the request is still stuck (an interpreter was
+// abandoned): then its caller will not return soon and must be answered by
+// other means.
+func (p *Pool) abandon(w *worker, req *server.Request) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.running != req || w.b == nil {
+		return false
+	}
+	if w.b.kill() {
+		p.log.Error("handler stuck past its timeout: killed its worker process", "worker", w.id,
+			"request_id", req.RequestID, "path", req.Path)
+		return false
+	}
+	w.abandoned = true
+	w.stats.Abandoned.Add(1)
+	p.stuck.Add(1)
+	p.log.Error("handler stuck past its timeout: abandoning its interpreter and starting a new one",
+		"worker", w.id, "request_id", req.RequestID, "path", req.Path, "runtime", p.runtime)
+	go func() {
+		nw := p.newWorker(w.id, w.stats)
+		if p.replace(nw) {
+			p.mu.Lock()
+			p.workers[w.id] = nw
+			p.mu.Unlock()
+		}
+		p.free <- nw
+	}()
+	return true
+}
+
+// run serves one request on w and gives w back to the pool (unless it was
+// abandoned). A backend that died or reached its request limit is replaced
+// off the request path: the slot returns to the pool once the new backend
+// is ready.
 func (p *Pool) run(w *worker, req *server.Request) (*server.Response, error) {
 	if w.b == nil && !p.replace(w) {
 		p.free <- w
 		return nil, server.ErrWorkerLost
 	}
+	w.mu.Lock()
+	w.running = req
+	w.mu.Unlock()
 	resp, err := w.b.dispatch(req)
-	w.requests.Add(1)
-	if errors.Is(err, server.ErrWorkerLost) {
-		w.b.close()
-		w.b = nil
+	w.mu.Lock()
+	w.running = nil
+	abandoned := w.abandoned
+	w.mu.Unlock()
+	w.stats.Requests.Add(1)
+	w.used++
+	switch {
+	case abandoned:
 		go func() {
+			w.b.close()
+			p.stuck.Add(-1)
+		}()
+	case errors.Is(err, server.ErrWorkerLost):
+		w.stats.Restarts.Add(1)
+		p.log.Warn("worker died: starting a new one", "worker", w.id, "runtime", p.runtime, "request_id", req.RequestID)
+		go func() {
+			w.b.close()
+			w.b = nil
 			p.replace(w)
 			p.free <- w
 		}()
-		return resp, err
+	case w.limit > 0 && w.used >= w.limit:
+		go func() {
+			old := w.b
+			w.b = nil
+			old.close()
+			w.stats.Recycles.Add(1)
+			p.replace(w)
+			p.free <- w
+		}()
+	default:
+		p.free <- w
 	}
-	p.free <- w
 	return resp, err
 }
 
 // replace starts a new backend for w and reports success. It must only be
 // called by the goroutine holding w.
 func (p *Pool) replace(w *worker) bool {
-	w.restarts.Add(1)
 	b, _, err := p.newBackend(p.runtime, w.id)
 	if err != nil {
-		p.log.Error("replacing a dead worker failed", "worker", w.id, "runtime", p.runtime, "err", err.Error())
+		p.log.Error("starting a worker failed", "worker", w.id, "runtime", p.runtime, "err", err.Error())
 		return false
 	}
-	w.b = b
-	p.log.Warn("worker replaced", "worker", w.id, "runtime", p.runtime, "restarts", w.restarts.Load())
+	w.b, w.used = b, 0
+	if w.limit > 0 && p.opts.Jitter > 0 {
+		w.limit = uint64(p.opts.MaxRequests + rand.IntN(p.opts.Jitter+1))
+	}
 	return true
 }
 
-// Stats returns the number of requests each worker has served.
-func (p *Pool) Stats() []uint64 {
-	out := make([]uint64, len(p.workers))
+// interruptAll interrupts whatever runs anywhere in the pool (worker
+// processes use it on SIGUSR1/SIGUSR2 from the server).
+func (p *Pool) interruptAll(escalate bool) {
+	p.mu.Lock()
+	workers := append([]*worker(nil), p.workers...)
+	p.mu.Unlock()
+	for _, w := range workers {
+		w.mu.Lock()
+		if w.running != nil && w.b != nil {
+			w.b.interrupt(escalate)
+		}
+		w.mu.Unlock()
+	}
+}
+
+func (p *Pool) grace() time.Duration {
+	if p.opts.Grace > 0 {
+		return p.opts.Grace
+	}
+	return 2 * time.Second
+}
+
+// Stats returns each slot's counters.
+func (p *Pool) Stats() []*WorkerStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]*WorkerStats, len(p.workers))
 	for i, w := range p.workers {
-		out[i] = w.requests.Load()
+		out[i] = w.stats
 	}
 	return out
 }
@@ -376,6 +575,9 @@ func (p *Pool) Close() error {
 		close(p.closing)
 		deadline := time.Now().Add(p.closeTimeout())
 		err = p.stopWorkers(p.closeTimeout())
+		if err == nil && p.stuck.Load() > 0 {
+			err = fmt.Errorf("%d abandoned handlers are still stuck in C code: not finalising Python (it would hang)", p.stuck.Load())
+		}
 		if err == nil && p.main != nil {
 			close(p.main.finalize)
 			select {
@@ -400,6 +602,8 @@ func (p *Pool) stopWorkers(timeout time.Duration) error {
 			return fmt.Errorf("a worker is still busy after %s: not finalising Python", timeout)
 		}
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for i := len(p.workers) - 1; i >= 0; i-- {
 		if b := p.workers[i].b; b != nil {
 			b.close()

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strconv"
 	"syscall"
 	"time"
@@ -137,8 +138,22 @@ func (pr *process) close() {
 	pr.inF.Close()
 }
 
-// kill stops the child at once (a stuck handler, a memory bomb).
-func (pr *process) kill() { pr.cmd.Process.Kill() }
+// interrupt asks the child to raise TimeoutError in its running request
+// (SIGUSR1; SIGUSR2 escalates), see RunChild.
+func (pr *process) interrupt(escalate bool) {
+	sig := syscall.SIGUSR1
+	if escalate {
+		sig = syscall.SIGUSR2
+	}
+	pr.cmd.Process.Signal(sig)
+}
+
+// kill stops the child at once (a handler stuck in C code); its dispatch
+// then fails with server.ErrWorkerLost and the pool replaces it.
+func (pr *process) kill() bool {
+	pr.cmd.Process.Kill()
+	return true
+}
 
 func (pr *process) exitStatus() string {
 	<-pr.done
@@ -177,6 +192,13 @@ func RunChild(log *slog.Logger) int {
 		pool.Close()
 		return 1
 	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2)
+	go func() {
+		for sig := range sigs {
+			pool.interruptAll(sig == syscall.SIGUSR2)
+		}
+	}()
 	r := bufio.NewReaderSize(in, 64<<10)
 	var buf []byte
 	for {

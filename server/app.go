@@ -33,6 +33,7 @@ type Settings struct {
 	SecurityHeaders json.RawMessage `json:"security_headers"`
 	MaxRequestSize  *int64          `json:"max_request_size"`
 	RateLimit       *string         `json:"rate_limit"`
+	Timeout         *float64        `json:"timeout"` // seconds
 }
 
 // Route is one entry of the app's route table.
@@ -48,7 +49,8 @@ type Route struct {
 	MaxRequestSize *int64     `json:"max_request_size"`
 	RateLimit      *string    `json:"rate_limit"` // "off" disables the app's limit
 	MediaTypes     []string   `json:"media_types"`
-	JWT            *JWTConfig `json:"jwt"` // verified at the edge when set
+	JWT            *JWTConfig `json:"jwt"`     // verified at the edge when set
+	Timeout        *float64   `json:"timeout"` // seconds; nil: the app's
 }
 
 // maxPathParams mirrors GFA_MAX_PARAMS in pyruntime/bridge.h.

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // A Request is one HTTP request that matched a route, in the plain form the
@@ -19,7 +20,12 @@ type Request struct {
 	ClientPort int
 	Scheme     string // "http" or "https"
 	RequestID  string
-	PathValues []string // values of Route.PathParams, in order
+	PathValues []string      // values of Route.PathParams, in order
+	Timeout    time.Duration // the handler's deadline; 0 means none
+	// Abandon, if set, is called (from another goroutine) when the handler
+	// is stuck past its deadline and grace period and Dispatch will not
+	// return soon: it must answer the client itself.
+	Abandon func()
 }
 
 // A Response is what the Python handler produced.

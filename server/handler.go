@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
 // routeHandler serves one route: it turns the request into a Request, hands
@@ -19,9 +21,10 @@ type routeHandler struct {
 	route   *Route
 	d       Dispatcher
 	body    bodyPolicy
-	limit   *limiter     // nil: no rate limit
-	jwt     *jwtVerifier // nil: the route takes no JWTBearer
-	maxConn int          // HTTP/2 requests in flight per connection
+	limit   *limiter      // nil: no rate limit
+	jwt     *jwtVerifier  // nil: the route takes no JWTBearer
+	maxConn int           // HTTP/2 requests in flight per connection
+	timeout time.Duration // handler deadline; 0: none
 	log     *slog.Logger
 	seclog  *slog.Logger
 }
@@ -76,6 +79,7 @@ func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Body:      body,
 		Scheme:    "http",
 		RequestID: requestID(r),
+		Timeout:   h.timeout,
 	}
 	if isTLS(r) {
 		req.Scheme = "https"
@@ -96,12 +100,45 @@ func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	var claim *answerClaim
+	if req.Timeout > 0 {
+		claim = &answerClaim{}
+		req.Abandon = func() {
+			if claim.take() {
+				h.log.Error("handler stuck in C code past its timeout: answering 504 now", "request_id", req.RequestID, "route", h.route.Path)
+				w.Header().Set("Connection", "close")
+				writeError(w, http.StatusGatewayTimeout, "Gateway Timeout")
+				_ = http.NewResponseController(w).Flush()
+			}
+		}
+	}
 	resp, err := h.d.Dispatch(r.Context(), req)
+	if claim != nil && !claim.take() {
+		return // answered by Abandon while the handler was stuck
+	}
 	if err != nil {
 		h.dispatchError(w, r, req, err)
 		return
 	}
 	writeResponse(w, r, resp)
+}
+
+// answerClaim decides who writes the response when a stuck handler is
+// abandoned: the first to take it. Taking it also orders the two writers'
+// memory accesses, so the ResponseWriter is never used by both.
+type answerClaim struct {
+	mu    sync.Mutex
+	taken bool
+}
+
+func (c *answerClaim) take() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.taken {
+		return false
+	}
+	c.taken = true
+	return true
 }
 
 // refuse answers a request an edge limit stopped and logs a security event.
@@ -125,6 +162,7 @@ func (h *routeHandler) dispatchError(w http.ResponseWriter, r *http.Request, req
 		h.log.Error("worker lost", "request_id", req.RequestID, "route", h.route.Path)
 		writeError(w, http.StatusBadGateway, "Bad Gateway: the worker serving this request died")
 	case errors.Is(err, context.DeadlineExceeded):
+		h.log.Warn("handler timed out", "request_id", req.RequestID, "route", h.route.Path, "timeout", h.timeout.String())
 		writeError(w, http.StatusGatewayTimeout, "Gateway Timeout")
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads the answer.

@@ -27,10 +27,11 @@ type Config struct {
 	MaxBodyBytes      int64         // default cap on bodies (413); the app's max_request_size wins
 	AccessLog         bool          // one JSON line per request
 	TLS               TLSConfig
-	TrustedProxies    string // CIDRs whose X-Forwarded-For/Forwarded are believed
-	MaxQueryLength    int    // longer query strings are logged as suspicious
-	MaxConnRequests   int    // requests one HTTP/2 connection may have in flight toward Python
-	MaxRateClients    int    // rate-limit buckets kept in memory
+	TrustedProxies    string        // CIDRs whose X-Forwarded-For/Forwarded are believed
+	MaxQueryLength    int           // longer query strings are logged as suspicious
+	MaxConnRequests   int           // requests one HTTP/2 connection may have in flight toward Python
+	MaxRateClients    int           // rate-limit buckets kept in memory
+	Timeout           time.Duration // handler deadline unless the app or route sets one; 0: none
 	Overrides         Overrides
 }
 
@@ -49,6 +50,7 @@ func DefaultConfig() Config {
 		MaxQueryLength:    2048,
 		MaxConnRequests:   16,
 		MaxRateClients:    100_000,
+		Timeout:           30 * time.Second,
 	}
 }
 
@@ -119,7 +121,13 @@ func New(cfg Config, app *App, d Dispatcher, log *slog.Logger) (*Server, error) 
 			}
 		}
 		rh := &routeHandler{route: rt, d: d, body: newBodyPolicy(rt, cfg.MaxBodyBytes), limit: lim,
-			maxConn: cfg.MaxConnRequests, log: log, seclog: s.seclog}
+			maxConn: cfg.MaxConnRequests, log: log, seclog: s.seclog, timeout: cfg.Timeout}
+		if set.Timeout != nil {
+			rh.timeout = seconds(*set.Timeout)
+		}
+		if rt.Timeout != nil {
+			rh.timeout = seconds(*rt.Timeout)
+		}
 		if rt.JWT != nil {
 			if rh.jwt, err = newJWTVerifier(rt.JWT); err != nil {
 				return nil, fmt.Errorf("route %s: %w", rt.Path, err)
@@ -145,6 +153,8 @@ func New(cfg Config, app *App, d Dispatcher, log *slog.Logger) (*Server, error) 
 	s.cfg = cfg
 	return s, nil
 }
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 // Handler returns the whole chain, for tests.
 func (s *Server) Handler() http.Handler { return s.handler }

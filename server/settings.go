@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Overrides replace the app's own settings (GoFastAPI(...) keywords) with
@@ -19,6 +20,7 @@ type Overrides struct {
 	SecurityHeaders json.RawMessage // true, false or a JSON object
 	MaxRequestSize  *int64
 	RateLimit       *string
+	Timeout         *time.Duration
 }
 
 // with returns s with o applied.
@@ -46,6 +48,10 @@ func (s Settings) with(o Overrides) Settings {
 	}
 	if o.RateLimit != nil {
 		s.RateLimit = o.RateLimit
+	}
+	if o.Timeout != nil {
+		secs := o.Timeout.Seconds()
+		s.Timeout = &secs
 	}
 	return s
 }

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/gofastapi/gofastapi/pyruntime"
 	"github.com/gofastapi/gofastapi/server"
@@ -101,6 +102,10 @@ func serve(opts *options, log *slog.Logger) error {
 	pool, err := pyruntime.Start(pyruntime.Options{
 		Runtime: opts.runtime, App: opts.app, AppDir: opts.appDir, Workers: opts.workers,
 		QueueSize: opts.queueSize, Venv: opts.venv, Logger: log,
+		Grace: opts.grace, MaxRequests: opts.maxRequests, Jitter: opts.jitter,
+		// Busy workers at exit mean the HTTP shutdown deadline already
+		// passed: do not wait much longer for them.
+		CloseTimeout: time.Second,
 	})
 	if err != nil {
 		return err

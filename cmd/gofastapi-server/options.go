@@ -19,20 +19,23 @@ import (
 
 // options is everything the command line and environment configure.
 type options struct {
-	app       string
-	appDir    string
-	host      string
-	port      int
-	workers   int
-	queueSize int
-	venv      string
-	runtime   string
-	debug     bool
-	version   bool
-	logLevel  slog.Level
-	server    server.Config
-	redirect  string // --redirect-http address
-	config    string // --config file
+	app         string
+	appDir      string
+	host        string
+	port        int
+	workers     int
+	queueSize   int
+	venv        string
+	runtime     string
+	debug       bool
+	version     bool
+	logLevel    slog.Level
+	server      server.Config
+	redirect    string // --redirect-http address
+	grace       time.Duration
+	maxRequests int
+	jitter      int
+	config      string // --config file
 }
 
 var errHelp = errors.New("help requested")
@@ -125,6 +128,18 @@ func parseOptions(args []string, lookupEnv func(string) (string, bool), out io.W
 		o.server.Overrides.SecurityHeaders = json.RawMessage(v)
 		return nil
 	})
+	fs.Func("timeout", "handler deadline, e.g. 30s (overrides the app's timeout; a route's timeout= wins); 0 for none", func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("expected a duration such as 30s")
+		}
+		o.server.Overrides.Timeout = &d
+		o.server.Timeout = d
+		return nil
+	})
+	fs.DurationVar(&o.grace, "timeout-grace", 2*time.Second, "after a timeout, how long an interrupted handler may take to stop before its worker is replaced")
+	fs.IntVar(&o.maxRequests, "max-requests", 0, "replace a worker after this many requests (0: never)")
+	fs.IntVar(&o.jitter, "max-requests-jitter", 0, "add a random 0..N to --max-requests per worker")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: gofastapi-server --app module:attr [flags]\n\n")
@@ -254,6 +269,12 @@ func (o *options) validate(logLevel string) error {
 	case "auto", "subinterpreters", "process", "main":
 	default:
 		return fmt.Errorf("--runtime %q: expected auto, subinterpreters, process or main", o.runtime)
+	}
+	if o.maxRequests < 0 || o.jitter < 0 {
+		return fmt.Errorf("--max-requests and --max-requests-jitter must be 0 or more")
+	}
+	if o.grace <= 0 {
+		return fmt.Errorf("--timeout-grace %s: expected a positive duration", o.grace)
 	}
 	if o.queueSize < 1 {
 		return fmt.Errorf("--queue-size %d: expected at least 1", o.queueSize)

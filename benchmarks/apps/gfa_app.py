@@ -1,0 +1,30 @@
+"""Benchmark app for gofastapi-server. Handlers match fastapi_app.py line for line."""
+
+from gofastapi import GoFastAPI
+
+app = GoFastAPI()
+
+CPU_LOOP = 35_000  # ≈2 ms of pure Python on CPython 3.13 on the 2-core bench machine
+
+
+@app.get("/hello")
+def hello():
+    return {"message": "hello"}
+
+
+@app.get("/items/{item_id}")
+def read_item(item_id: int, q: str | None = None):
+    return {"item_id": item_id, "q": q}
+
+
+@app.post("/items")
+def create_item(item: dict):
+    return {"received": item, "size": len(item)}
+
+
+@app.get("/cpu")
+def cpu():
+    total = 0
+    for i in range(CPU_LOOP):
+        total += i * i
+    return {"result": total}
