@@ -114,6 +114,10 @@ func serve(opts *options, log *slog.Logger) error {
 	if err == nil && opts.debug {
 		app.Debug = true
 	}
+	// A response must be writable for as long as a handler may run.
+	if need := opts.server.Timeout + opts.grace + 5*time.Second; opts.server.Timeout > 0 && opts.server.WriteTimeout < need {
+		opts.server.WriteTimeout = need
+	}
 	var srv *server.Server
 	if err == nil {
 		srv, err = server.New(opts.server, app, pool, log)
