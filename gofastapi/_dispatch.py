@@ -67,6 +67,9 @@ def load(app_spec: str, app_dir: str, startup: bool = True) -> str:
     obj.freeze()
     runtime = obj.runtime()
     if startup:
+        from . import _guard
+
+        _guard.install(app_dir or os.getcwd(), obj.settings.get("allowed_imports"))
         obj.startup()
     _app, _runners = obj, runtime.runners
     return json.dumps(

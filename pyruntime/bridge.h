@@ -101,6 +101,21 @@ int gfa_worker_dispatch(gfa_worker *w, const gfa_request *req,
  * Does nothing if w is idle or already serving a later request. */
 void gfa_worker_interrupt(gfa_worker *w, int escalate);
 
+/* Guard policy bits for gfa_worker_guard. */
+#define GFA_ALLOW_SUBPROCESS 1 /* process spawning: os.system, exec, fork, subprocess */
+#define GFA_ALLOW_FFI 2        /* ctypes */
+
+/* gfa_worker_guard makes w's interpreter a guarded one: the audit hook
+ * installed by gfa_init refuses there, with PermissionError, process
+ * spawning (unless GFA_ALLOW_SUBPROCESS), ctypes (unless GFA_ALLOW_FFI),
+ * signals to the server process or its group, and counts every refusal
+ * (also the import guard's, reported as the audit event
+ * "gofastapi.import_refused"). Any thread. */
+void gfa_worker_guard(gfa_worker *w, int allow);
+
+/* gfa_worker_refused returns the number of refusals counted for w. */
+uint64_t gfa_worker_refused(gfa_worker *w);
+
 /* gfa_worker_free runs the app's shutdown hooks (for a main worker: only if
  * it ran the start-up hooks), ends the sub-interpreter (a main worker only
  * drops its thread state) and frees w. Owner thread only. */

@@ -189,6 +189,22 @@ func (it *interp) interrupt(escalate bool) {
 	C.gfa_worker_interrupt(it.c, e)
 }
 
+// guard applies the audit-hook policy to the interpreter (see
+// gfa_worker_guard).
+func (it *interp) guard(allowSubprocess, allowFFI bool) {
+	var allow C.int
+	if allowSubprocess {
+		allow |= C.GFA_ALLOW_SUBPROCESS
+	}
+	if allowFFI {
+		allow |= C.GFA_ALLOW_FFI
+	}
+	C.gfa_worker_guard(it.c, allow)
+}
+
+// refused is the number of operations the guard refused in it.
+func (it *interp) refused() uint64 { return uint64(C.gfa_worker_refused(it.c)) }
+
 // kill is not possible for an interpreter: a handler stuck in C code can
 // only be abandoned.
 func (it *interp) kill() bool { return false }

@@ -41,7 +41,11 @@ type Options struct {
 	Grace        time.Duration // after a timeout, how long an interrupted handler may take to stop
 	MaxRequests  int           // replace a worker after this many requests (0: never)
 	Jitter       int           // add 0..Jitter to MaxRequests per worker, so they do not recycle together
-	Logger       *slog.Logger
+	// AllowedImports overrides the app's allowed_imports setting when not
+	// nil; listing subprocess (or multiprocessing, pty) or ctypes (or cffi)
+	// lets the audit hook permit process spawning or ctypes.
+	AllowedImports []string
+	Logger         *slog.Logger
 	// Package holds the Python package "gofastapi/..." to import; nil means
 	// the one embedded in the binary. Tests pass their own.
 	Package fs.FS
@@ -90,6 +94,7 @@ type WorkerStats struct {
 	Abandoned atomic.Uint64 // backends given up while stuck in C code
 	Restarts  atomic.Uint64 // backends replaced after they died
 	Recycles  atomic.Uint64 // backends replaced after MaxRequests
+	Refused   atomic.Uint64 // refusals by backends this slot no longer has
 }
 
 // Pool runs requests in a fixed set of workers. It implements
@@ -111,6 +116,8 @@ type Pool struct {
 	waiting atomic.Int64  // callers waiting for a free worker
 	closed  atomic.Bool   // set by Close
 	closing chan struct{} // closed by Close: waiting callers give up
+
+	allowSubprocess, allowFFI bool // the audit hook's policy, from allowed_imports
 
 	mu      sync.Mutex // guards workers (slots are replaced when abandoned)
 	workers []*worker
@@ -167,11 +174,36 @@ func Start(opts Options) (*Pool, error) {
 		p.removePackage()
 		return nil, err
 	}
+	p.allowSubprocess, p.allowFFI = guardPolicy(p.app, opts.AllowedImports)
 	if err := p.startRuntime(); err != nil {
 		p.Close()
 		return nil, err
 	}
 	return p, nil
+}
+
+// guardPolicy reads allowed_imports (override, else the app's setting) and
+// returns what the audit hook must permit.
+func guardPolicy(desc []byte, override []string) (subprocess, ffi bool) {
+	allowed := override
+	if allowed == nil {
+		var d struct {
+			Settings struct {
+				AllowedImports []string `json:"allowed_imports"`
+			} `json:"settings"`
+		}
+		_ = json.Unmarshal(desc, &d)
+		allowed = d.Settings.AllowedImports
+	}
+	for _, m := range allowed {
+		switch m {
+		case "subprocess", "multiprocessing", "_posixsubprocess", "pty":
+			subprocess = true
+		case "ctypes", "_ctypes", "cffi", "_cffi_backend":
+			ffi = true
+		}
+	}
+	return subprocess, ffi
 }
 
 // startRuntime starts the workers; auto tries sub-interpreters first.
@@ -305,14 +337,22 @@ func (p *Pool) newWorker(id int, stats *WorkerStats) *worker {
 
 // newBackend creates worker id's backend of runtime rt.
 func (p *Pool) newBackend(rt string, id int) (backend, []byte, error) {
+	var it *interp
+	var desc []byte
+	var err error
 	switch rt {
 	case RuntimeSubinterpreters:
-		return newSubinterp(p.pkgDir, p.opts.App, p.opts.AppDir)
+		it, desc, err = newSubinterp(p.pkgDir, p.opts.App, p.opts.AppDir)
 	case RuntimeMain:
-		return newMainThread(p.opts.App, p.opts.AppDir, id == 0)
+		it, desc, err = newMainThread(p.opts.App, p.opts.AppDir, id == 0)
 	default:
 		return startProcess(p, id)
 	}
+	if err != nil {
+		return nil, nil, err
+	}
+	it.guard(p.allowSubprocess, p.allowFFI)
+	return it, desc, nil
 }
 
 func fingerprint(desc []byte) (string, error) {
@@ -552,15 +592,42 @@ func (p *Pool) grace() time.Duration {
 	return 2 * time.Second
 }
 
-// Stats returns each slot's counters.
-func (p *Pool) Stats() []*WorkerStats {
+// WorkerSnapshot is one slot's counters at a moment, for logs and the
+// admin endpoint.
+type WorkerSnapshot struct {
+	ID        int    `json:"id"`
+	Requests  uint64 `json:"requests"`
+	Timeouts  uint64 `json:"timeouts"`
+	Abandoned uint64 `json:"abandoned"`
+	Restarts  uint64 `json:"restarts"`
+	Recycles  uint64 `json:"recycles"`
+	Refused   uint64 `json:"refused"`             // operations refused by the import guard and audit hook
+	PID       int    `json:"pid,omitempty"`       // worker process (process runtime)
+	RSSBytes  int64  `json:"rss_bytes,omitempty"` // worker process resident memory
+}
+
+// Snapshot returns every slot's counters, and the number of requests
+// waiting for a worker.
+func (p *Pool) Snapshot() ([]WorkerSnapshot, int64) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := make([]*WorkerStats, len(p.workers))
-	for i, w := range p.workers {
-		out[i] = w.stats
+	workers := append([]*worker(nil), p.workers...)
+	p.mu.Unlock()
+	out := make([]WorkerSnapshot, len(workers))
+	for i, w := range workers {
+		st := w.stats
+		out[i] = WorkerSnapshot{ID: w.id, Requests: st.Requests.Load(), Timeouts: st.Timeouts.Load(),
+			Abandoned: st.Abandoned.Load(), Restarts: st.Restarts.Load(), Recycles: st.Recycles.Load(),
+			Refused: st.Refused.Load()}
+		w.mu.Lock()
+		if pr, ok := w.b.(*process); ok && pr != nil {
+			out[i].PID = pr.cmd.Process.Pid
+			out[i].RSSBytes = processRSS(out[i].PID)
+		} else if it, ok := w.b.(*interp); ok && it != nil {
+			out[i].Refused = st.Refused.Load() + it.refused()
+		}
+		w.mu.Unlock()
 	}
-	return out
+	return out, p.waiting.Load()
 }
 
 // Close waits for running requests to finish, runs the app's shutdown

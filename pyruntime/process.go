@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -175,8 +176,13 @@ func RunChild(log *slog.Logger) int {
 	id := os.Getenv(childIDEnv)
 	log = log.With("worker", id, "pid", os.Getpid())
 	var w frameWriter
+	var allowed []string
+	if v, ok := os.LookupEnv("GOFASTAPI_ALLOWED_IMPORTS"); ok {
+		allowed = strings.Split(v, ",")
+	}
 	pool, err := Start(Options{Runtime: RuntimeMain, App: os.Getenv(childAppEnv), AppDir: os.Getenv(childAppDirEnv),
-		Workers: 1, QueueSize: 1, Venv: os.Getenv(childVenvEnv), Logger: log, pkgDir: os.Getenv(childPkgEnv)})
+		Workers: 1, QueueSize: 1, Venv: os.Getenv(childVenvEnv), Logger: log, pkgDir: os.Getenv(childPkgEnv),
+		AllowedImports: allowed})
 	if err != nil {
 		var pe *PythonError
 		if !errors.As(err, &pe) {

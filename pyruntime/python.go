@@ -103,3 +103,16 @@ func extractPackage(src fs.FS) (string, error) {
 	}
 	return dir, nil
 }
+
+// processRSS returns a process's resident set size from /proc, or 0.
+func processRSS(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/statm", pid))
+	if err != nil {
+		return 0
+	}
+	var size, resident int64
+	if _, err := fmt.Sscan(string(data), &size, &resident); err != nil {
+		return 0
+	}
+	return resident * int64(os.Getpagesize())
+}

@@ -99,10 +99,13 @@ func serve(opts *options, log *slog.Logger) error {
 	if opts.debug {
 		os.Setenv("GOFASTAPI_DEBUG", "1") // read by gofastapi in every interpreter
 	}
+	if opts.allowedImports != nil { // read by gofastapi's import guard, here and in worker processes
+		os.Setenv("GOFASTAPI_ALLOWED_IMPORTS", strings.Join(opts.allowedImports, ","))
+	}
 	pool, err := pyruntime.Start(pyruntime.Options{
 		Runtime: opts.runtime, App: opts.app, AppDir: opts.appDir, Workers: opts.workers,
 		QueueSize: opts.queueSize, Venv: opts.venv, Logger: log,
-		Grace: opts.grace, MaxRequests: opts.maxRequests, Jitter: opts.jitter,
+		Grace: opts.grace, MaxRequests: opts.maxRequests, Jitter: opts.jitter, AllowedImports: opts.allowedImports,
 		// Busy workers at exit mean the HTTP shutdown deadline already
 		// passed: do not wait much longer for them.
 		CloseTimeout: time.Second,

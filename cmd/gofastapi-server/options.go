@@ -19,23 +19,24 @@ import (
 
 // options is everything the command line and environment configure.
 type options struct {
-	app         string
-	appDir      string
-	host        string
-	port        int
-	workers     int
-	queueSize   int
-	venv        string
-	runtime     string
-	debug       bool
-	version     bool
-	logLevel    slog.Level
-	server      server.Config
-	redirect    string // --redirect-http address
-	grace       time.Duration
-	maxRequests int
-	jitter      int
-	config      string // --config file
+	app            string
+	appDir         string
+	host           string
+	port           int
+	workers        int
+	queueSize      int
+	venv           string
+	runtime        string
+	debug          bool
+	version        bool
+	logLevel       slog.Level
+	server         server.Config
+	redirect       string // --redirect-http address
+	grace          time.Duration
+	allowedImports []string // nil: the app's setting
+	maxRequests    int
+	jitter         int
+	config         string // --config file
 }
 
 var errHelp = errors.New("help requested")
@@ -135,6 +136,10 @@ func parseOptions(args []string, lookupEnv func(string) (string, bool), out io.W
 		}
 		o.server.Overrides.Timeout = &d
 		o.server.Timeout = d
+		return nil
+	})
+	fs.Func("allowed-imports", "comma-separated top-level modules the app's code may import (overrides allowed_imports; subprocess/ctypes here also lift the audit hook's refusal)", func(v string) error {
+		o.allowedImports = splitList(v)
 		return nil
 	})
 	fs.DurationVar(&o.grace, "timeout-grace", 2*time.Second, "after a timeout, how long an interrupted handler may take to stop before its worker is replaced")
