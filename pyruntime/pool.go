@@ -621,7 +621,7 @@ func (p *Pool) Snapshot() ([]WorkerSnapshot, int64) {
 		w.mu.Lock()
 		if pr, ok := w.b.(*process); ok && pr != nil {
 			out[i].PID = pr.cmd.Process.Pid
-			out[i].RSSBytes = processRSS(out[i].PID)
+			out[i].RSSBytes = ProcessRSS(out[i].PID)
 		} else if it, ok := w.b.(*interp); ok && it != nil {
 			out[i].Refused = st.Refused.Load() + it.refused()
 		}

@@ -104,8 +104,8 @@ func extractPackage(src fs.FS) (string, error) {
 	return dir, nil
 }
 
-// processRSS returns a process's resident set size from /proc, or 0.
-func processRSS(pid int) int64 {
+// ProcessRSS returns a process's resident set size from /proc, or 0.
+func ProcessRSS(pid int) int64 {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/statm", pid))
 	if err != nil {
 		return 0

@@ -88,6 +88,13 @@ func serve(opts *options, log *slog.Logger) error {
 		return fmt.Errorf("listening on %s (is another server using the port? choose one with --port): %w", addr, err)
 	}
 	defer ln.Close()
+	var adminLn net.Listener
+	if opts.adminAddr != "" {
+		if adminLn, err = net.Listen("tcp", opts.adminAddr); err != nil {
+			return fmt.Errorf("--admin-addr: listening on %s: %w", opts.adminAddr, err)
+		}
+		defer adminLn.Close()
+	}
 	var redirectLn net.Listener
 	if opts.redirect != "" {
 		if redirectLn, err = net.Listen("tcp", opts.redirect); err != nil {
@@ -149,7 +156,13 @@ func serve(opts *options, log *slog.Logger) error {
 	}()
 	log.Info("serving", "url", srv.Scheme()+"://"+ln.Addr().String(), "app", opts.app, "routes", len(app.Routes),
 		"workers", opts.workers, "runtime", pool.Runtime(), "version", Version)
+	if adminLn != nil {
+		go serveAdmin(ctx, adminLn, pool)
+		log.Info("admin endpoint", "url", "http://"+adminLn.Addr().String()+"/_gofastapi/stats")
+	}
+	go logStats(ctx, log, pool, opts.statsInterval)
 	serveErr := srv.Serve(ctx, ln, redirectLn)
+	log.Info("stats", "stats", report(pool))
 	closeErr := pool.Close()
 	if serveErr != nil {
 		return serveErr

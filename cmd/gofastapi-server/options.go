@@ -33,6 +33,8 @@ type options struct {
 	server         server.Config
 	redirect       string // --redirect-http address
 	grace          time.Duration
+	adminAddr      string
+	statsInterval  time.Duration
 	allowedImports []string // nil: the app's setting
 	maxRequests    int
 	jitter         int
@@ -142,6 +144,8 @@ func parseOptions(args []string, lookupEnv func(string) (string, bool), out io.W
 		o.allowedImports = splitList(v)
 		return nil
 	})
+	fs.StringVar(&o.adminAddr, "admin-addr", "", "serve GET /_gofastapi/stats (per-worker counters) on this address, e.g. 127.0.0.1:9100; keep it private")
+	fs.DurationVar(&o.statsInterval, "stats-interval", time.Minute, "log per-worker stats this often (0: only at shutdown)")
 	fs.DurationVar(&o.grace, "timeout-grace", 2*time.Second, "after a timeout, how long an interrupted handler may take to stop before its worker is replaced")
 	fs.IntVar(&o.maxRequests, "max-requests", 0, "replace a worker after this many requests (0: never)")
 	fs.IntVar(&o.jitter, "max-requests-jitter", 0, "add a random 0..N to --max-requests per worker")
