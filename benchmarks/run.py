@@ -49,7 +49,7 @@ ENDPOINTS = {
     "post": _post("/items", "post_items.lua", lambda b: {"received": b, "size": len(b)}),
     "cpu": {"method": "GET", "path": "/cpu",
             "expected": {"result": sum(i * i for i in range(CPU_LOOP))}},
-    "users": _post("/users", "post_users.lua", lambda b: b),  # Pydantic body: Uvicorn only
+    "users": _post("/users", "post_users.lua", lambda b: b),  # Pydantic body: GoFastAPI serves it with worker processes
 }
 COMMON = ["hello", "item", "post", "cpu"]
 
@@ -61,8 +61,9 @@ def free_port() -> int:
 
 
 def server_argv(kind: str, port: int, workers: int, opts) -> list[str]:
-    if kind == "gofastapi":
-        return [opts.server, "--app", "gfa_app:app", "--app-dir", str(APPS), "--host", HOST,
+    if kind in ("gofastapi", "gofastapi-pydantic"):
+        app = "gfa_app:app" if kind == "gofastapi" else "gfa_pydantic_app:app"  # the latter: process runtime
+        return [opts.server, "--app", app, "--app-dir", str(APPS), "--host", HOST,
                 "--port", str(port), "--workers", str(workers),  # logging as for uvicorn below:
                 "--log-level", "warn", "--access-log=false", *shlex.split(opts.server_args)]
     return [opts.python, "-m", "uvicorn", "fastapi_app:app", "--app-dir", str(APPS),
@@ -335,7 +336,8 @@ def plan(opts) -> list[list[tuple[str, str, int, list[str]]]]:
     have_gfa = os.access(opts.server, os.X_OK)
     if not have_gfa and want("gofastapi"):
         print(f"warning: {opts.server} not found; gofastapi runs skipped", file=sys.stderr)
-    side = [("gofastapi", "gofastapi", 2, pick(COMMON))] if have_gfa and want("gofastapi") else []
+    side = [("gofastapi", "gofastapi", 2, pick(COMMON)),
+            ("gofastapi", "gofastapi-pydantic", 2, pick(["users"]))] if have_gfa and want("gofastapi") else []
     if want("uvicorn"):
         side.append(("uvicorn", "uvicorn", 2, pick(COMMON + ["users"])))
     pairs = [[r for r in side if r[3]]]

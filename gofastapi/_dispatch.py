@@ -41,6 +41,14 @@ def load(app_spec: str, app_dir: str, startup: bool = True) -> str:
     lifespan run once here; the main interpreter passes ``False`` to only read
     the description.
     """
+    try:
+        return _load(app_spec, app_dir, startup)
+    except BaseException:
+        _forget_dummy_thread()  # the server ends this interpreter next
+        raise
+
+
+def _load(app_spec: str, app_dir: str, startup: bool) -> str:
     global _app, _runners
     module_name, sep, attr = app_spec.partition(":")
     if not sep or not module_name or not attr:

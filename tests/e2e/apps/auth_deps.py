@@ -34,7 +34,7 @@ async def security_middleware(request, call_next):
     if len(request.url.query) > 1000:
         security_logger.warning(
             "Suspicious long query string",
-            extra={"ip": request.client.host, "query_length": len(request.url.query)}
+            extra={"ip": request.client.host, "query_length": len(request.url.query)},
         )
     response = await call_next(request)
     return response
@@ -56,9 +56,13 @@ def bearer_route(creds=Depends(bearer)):
 @app.get("/basic")
 def basic_route(creds=Depends(basic)):
     user_ok = secrets.compare_digest(creds.username.encode(), BASIC_USER.encode())
-    password_ok = secrets.compare_digest(creds.password.encode(), BASIC_PASSWORD.encode())
+    password_ok = secrets.compare_digest(
+        creds.password.encode(), BASIC_PASSWORD.encode()
+    )
     if not (user_ok and password_ok):
-        raise HTTPException(401, "Incorrect username or password", headers={"WWW-Authenticate": "Basic"})
+        raise HTTPException(
+            401, "Incorrect username or password", headers={"WWW-Authenticate": "Basic"}
+        )
     return {"username": creds.username}
 
 

@@ -22,7 +22,12 @@ def identity() -> dict:
         interp = _interpreters.get_current()[0]
     except Exception:  # noqa: BLE001 - the import guard may refuse it
         interp = None
-    return {"pid": os.getpid(), "interp": interp, "modules": id(sys.modules), "thread": threading.get_native_id()}
+    return {
+        "pid": os.getpid(),
+        "interp": interp,
+        "modules": id(sys.modules),
+        "thread": threading.get_native_id(),
+    }
 
 
 @app.get("/whoami")
@@ -31,12 +36,21 @@ def whoami():
 
 
 @app.get("/items/{item_id}")
-def read_item(item_id: int, q: int | None = None, ratio: float = 0.5, flag: bool = False,
-              tag: list[str] = Query([])):
+def read_item(
+    item_id: int,
+    q: int | None = None,
+    ratio: float = 0.5,
+    flag: bool = False,
+    tag: list[str] = Query([]),
+):
     return {
-        "item_id": item_id, "item_id_type": type(item_id).__name__,
-        "q": q, "q_type": type(q).__name__,
-        "ratio": ratio, "flag": flag, "tag": tag,
+        "item_id": item_id,
+        "item_id_type": type(item_id).__name__,
+        "q": q,
+        "q_type": type(q).__name__,
+        "ratio": ratio,
+        "flag": flag,
+        "tag": tag,
     }
 
 
@@ -72,7 +86,11 @@ def create_product(product: Product):
 
 @app.get("/teapot")
 def teapot():
-    raise HTTPException(status_code=418, detail={"why": "short and stout"}, headers={"X-Tea": "earl-grey"})
+    raise HTTPException(
+        status_code=418,
+        detail={"why": "short and stout"},
+        headers={"X-Tea": "earl-grey"},
+    )
 
 
 @app.get("/boom")

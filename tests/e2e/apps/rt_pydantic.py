@@ -16,7 +16,9 @@ from pydantic import BaseModel, Field
 from gofastapi import GoFastAPI, Query
 
 with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # PydanticDeprecatedSince20: the seed uses v1's @validator
+    warnings.simplefilter(
+        "ignore"
+    )  # PydanticDeprecatedSince20: the seed uses v1's @validator
     from pydantic import validator
 
     class UserInput(BaseModel):
@@ -71,7 +73,10 @@ def create_order(order: Order):
     return {
         "customer": order.customer.username,
         "city": order.ship_to.city,
-        "types": [type(order.ship_to).__name__, *(type(line).__name__ for line in order.lines)],
+        "types": [
+            type(order.ship_to).__name__,
+            *(type(line).__name__ for line in order.lines),
+        ],
         "total": round(sum(line.quantity * line.price for line in order.lines), 2),
         "note": order.note,
     }
@@ -80,13 +85,23 @@ def create_order(order: Order):
 @app.get("/users/{user_id}", response_model=PublicUser)
 def read_user(user_id: int):
     # Leaks a secret field on purpose: the response model must drop it.
-    return {"id": user_id, "username": "bob", "email": "bob@example.com", "password_hash": "scrypt$LEAKED-HASH"}
+    return {
+        "id": user_id,
+        "username": "bob",
+        "email": "bob@example.com",
+        "password_hash": "scrypt$LEAKED-HASH",
+    }
 
 
 @app.get("/users-list", response_model=list[PublicUser])
 def list_users():
     return [
-        {"id": i, "username": f"user{i}", "email": f"u{i}@example.com", "password_hash": f"LEAKED-{i}"}
+        {
+            "id": i,
+            "username": f"user{i}",
+            "email": f"u{i}@example.com",
+            "password_hash": f"LEAKED-{i}",
+        }
         for i in range(3)
     ]
 
