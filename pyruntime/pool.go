@@ -41,6 +41,9 @@ type Options struct {
 	Grace        time.Duration // after a timeout, how long an interrupted handler may take to stop
 	MaxRequests  int           // replace a worker after this many requests (0: never)
 	Jitter       int           // add 0..Jitter to MaxRequests per worker, so they do not recycle together
+	// MaxMemory is each worker process's address-space limit in bytes
+	// (RLIMIT_DATA: heap and private mappings); 0 for none. Only the process runtime enforces it.
+	MaxMemory int64
 	// AllowedImports overrides the app's allowed_imports setting when not
 	// nil; listing subprocess (or multiprocessing, pty) or ctypes (or cffi)
 	// lets the audit hook permit process spawning or ctypes.
@@ -152,6 +155,9 @@ func Start(opts Options) (*Pool, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	if opts.MaxMemory > 0 && opts.Runtime != RuntimeProcess && opts.Runtime != RuntimeAuto {
+		return nil, fmt.Errorf("a memory limit per worker is enforced in the process runtime only (runtime %q): use --runtime process", opts.Runtime)
+	}
 	venv, err := findVenv(opts.Venv, opts.AppDir, PythonVersion())
 	if err != nil {
 		return nil, err
@@ -211,6 +217,9 @@ func (p *Pool) startRuntime() error {
 	rt := p.opts.Runtime
 	if rt != RuntimeAuto {
 		return p.startWorkers(rt)
+	}
+	if p.opts.MaxMemory > 0 { // only processes can enforce it
+		return p.startWorkers(RuntimeProcess)
 	}
 	err := p.startWorkers(RuntimeSubinterpreters)
 	mod := subinterpreterBlocker(err)

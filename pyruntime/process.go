@@ -30,6 +30,7 @@ const (
 	childPkgEnv    = "GOFASTAPI_WORKER_PKG"
 	childVenvEnv   = "GOFASTAPI_WORKER_VENV"
 	childIDEnv     = "GOFASTAPI_WORKER_ID"
+	childMemEnv    = "GOFASTAPI_WORKER_MAX_MEMORY"
 )
 
 // IsChild reports whether this process was started as a worker process.
@@ -65,7 +66,8 @@ func startProcess(p *Pool, id int) (*process, []byte, error) {
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), childEnv+"=1", childAppEnv+"="+p.opts.App, childAppDirEnv+"="+p.opts.AppDir,
-		childPkgEnv+"="+p.pkgDir, childVenvEnv+"="+p.opts.Venv, childIDEnv+"="+strconv.Itoa(id))
+		childPkgEnv+"="+p.pkgDir, childVenvEnv+"="+p.opts.Venv, childIDEnv+"="+strconv.Itoa(id),
+		childMemEnv+"="+strconv.FormatInt(p.opts.MaxMemory, 10))
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.ExtraFiles = []*os.File{reqR, respW} // fds 3 and 4
 	// The child dies with the server, and gets its own process group so a
@@ -175,6 +177,15 @@ func RunChild(log *slog.Logger) int {
 	}
 	id := os.Getenv(childIDEnv)
 	log = log.With("worker", id, "pid", os.Getpid())
+	if limit, _ := strconv.ParseInt(os.Getenv(childMemEnv), 10, 64); limit > 0 {
+		// An OS ceiling on the whole worker: past it allocations fail
+		// (MemoryError in the handler) or, at worst, this worker dies and is
+		// replaced; the server and the other workers are untouched.
+		lim := &syscall.Rlimit{Cur: uint64(limit), Max: uint64(limit)}
+		if err := syscall.Setrlimit(syscall.RLIMIT_DATA, lim); err != nil {
+			log.Error("setting the memory limit", "err", err.Error())
+		}
+	}
 	var w frameWriter
 	var allowed []string
 	if v, ok := os.LookupEnv("GOFASTAPI_ALLOWED_IMPORTS"); ok {

@@ -113,6 +113,7 @@ func serve(opts *options, log *slog.Logger) error {
 		Runtime: opts.runtime, App: opts.app, AppDir: opts.appDir, Workers: opts.workers,
 		QueueSize: opts.queueSize, Venv: opts.venv, Logger: log,
 		Grace: opts.grace, MaxRequests: opts.maxRequests, Jitter: opts.jitter, AllowedImports: opts.allowedImports,
+		MaxMemory: opts.maxMemory,
 		// Busy workers at exit mean the HTTP shutdown deadline already
 		// passed: do not wait much longer for them.
 		CloseTimeout: time.Second,

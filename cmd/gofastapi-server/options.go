@@ -34,6 +34,7 @@ type options struct {
 	redirect       string // --redirect-http address
 	grace          time.Duration
 	adminAddr      string
+	maxMemory      int64
 	statsInterval  time.Duration
 	allowedImports []string // nil: the app's setting
 	maxRequests    int
@@ -146,6 +147,11 @@ func parseOptions(args []string, lookupEnv func(string) (string, bool), out io.W
 	})
 	fs.StringVar(&o.adminAddr, "admin-addr", "", "serve GET /_gofastapi/stats (per-worker counters) on this address, e.g. 127.0.0.1:9100; keep it private")
 	fs.DurationVar(&o.statsInterval, "stats-interval", time.Minute, "log per-worker stats this often (0: only at shutdown)")
+	fs.Func("max-memory-per-worker", "address-space limit of each worker process, e.g. 512MB (process runtime; with auto it selects processes)", func(v string) error {
+		n, err := server.ParseSize(v)
+		o.maxMemory = n
+		return err
+	})
 	fs.DurationVar(&o.grace, "timeout-grace", 2*time.Second, "after a timeout, how long an interrupted handler may take to stop before its worker is replaced")
 	fs.IntVar(&o.maxRequests, "max-requests", 0, "replace a worker after this many requests (0: never)")
 	fs.IntVar(&o.jitter, "max-requests-jitter", 0, "add a random 0..N to --max-requests per worker")
