@@ -23,7 +23,6 @@ type routeHandler struct {
 	body    bodyPolicy
 	limit   *limiter      // nil: no rate limit
 	jwt     *jwtVerifier  // nil: the route takes no JWTBearer
-	maxConn int           // HTTP/2 requests in flight per connection
 	timeout time.Duration // handler deadline; 0: none
 	log     *slog.Logger
 	seclog  *slog.Logger

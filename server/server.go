@@ -121,7 +121,7 @@ func New(cfg Config, app *App, d Dispatcher, log *slog.Logger) (*Server, error) 
 			}
 		}
 		rh := &routeHandler{route: rt, d: d, body: newBodyPolicy(rt, cfg.MaxBodyBytes), limit: lim,
-			maxConn: cfg.MaxConnRequests, log: log, seclog: s.seclog, timeout: cfg.Timeout}
+			log: log, seclog: s.seclog, timeout: cfg.Timeout}
 		if set.Timeout != nil {
 			rh.timeout = seconds(*set.Timeout)
 		}
