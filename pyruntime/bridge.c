@@ -44,6 +44,7 @@ struct gfa_worker {
     int traced;               /* an escalated interrupt installed a trace */
     int allow;                /* GFA_ALLOW_* bits of its guard */
     _Atomic uint64_t refused; /* operations its guard refused */
+    int slot;                 /* 1..GFA_MAX_GUARDED while guarded, else 0 */
 };
 
 /* Guarded workers, found by interpreter from the audit hook. Slots are
@@ -51,6 +52,11 @@ struct gfa_worker {
 #define GFA_MAX_GUARDED 256
 static _Atomic(gfa_worker *) guarded[GFA_MAX_GUARDED];
 static pthread_mutex_t guard_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Memory accounting by guard slot (0: not attributed to any worker). */
+static _Atomic int64_t mem_used[GFA_MAX_GUARDED + 1];
+static _Atomic int64_t mem_limit[GFA_MAX_GUARDED + 1];
+static __thread int mem_slot; /* the slot of the request this thread runs */
 
 /* Declared only in CPython's internal headers (pycore_ceval.h), exported by
  * libpython: queue a call to run in an interpreter at its next bytecode
@@ -539,6 +545,7 @@ int gfa_worker_dispatch(gfa_worker *w, const gfa_request *req,
     PyEval_RestoreThread(ts);
     atomic_fetch_add(&w->seq, 1);
     atomic_store(&w->busy, 1);
+    mem_slot = w->slot;
     PyObject *args[11];
     int rc = -1;
     if (build_args(args, req, strs, body, body_len) == 0) {
@@ -550,6 +557,7 @@ int gfa_worker_dispatch(gfa_worker *w, const gfa_request *req,
             Py_DECREF(result);
         }
     }
+    mem_slot = 0;
     atomic_store(&w->busy, 0);
     if (w->traced) {
         PyEval_SetTrace(NULL, NULL);
@@ -568,10 +576,106 @@ void gfa_worker_guard(gfa_worker *w, int allow)
     for (int i = 0; i < GFA_MAX_GUARDED; i++) {
         if (atomic_load(&guarded[i]) == NULL) {
             atomic_store(&guarded[i], w);
+            w->slot = i + 1;
+            atomic_store(&mem_limit[w->slot], 0);
+            atomic_store(&mem_used[w->slot], 0); /* blocks a destroyed interpreter leaked */
             break;
         }
     }
     pthread_mutex_unlock(&guard_mu);
+}
+
+void gfa_worker_set_limit(gfa_worker *w, int64_t bytes)
+{
+    if (w->slot > 0)
+        atomic_store(&mem_limit[w->slot], bytes);
+}
+
+int64_t gfa_worker_memory(gfa_worker *w) { return w->slot > 0 ? atomic_load(&mem_used[w->slot]) : 0; }
+
+/* The accounting allocator: each block carries a 16-byte header (keeping
+ * the 16-byte alignment CPython needs) with its slot and size. */
+typedef struct {
+    int64_t slot;
+    int64_t size;
+} mem_header;
+static PyMemAllocatorEx prev_mem, prev_obj;
+
+static int over_limit(int slot, int64_t more)
+{
+    int64_t lim = atomic_load(&mem_limit[slot]);
+    return slot > 0 && lim > 0 && more > 0 && atomic_load(&mem_used[slot]) + more > lim;
+}
+
+static void *track(void *raw, size_t n)
+{
+    if (raw == NULL)
+        return NULL;
+    mem_header *h = raw;
+    h->slot = mem_slot;
+    h->size = (int64_t)n;
+    atomic_fetch_add(&mem_used[h->slot], (int64_t)n);
+    return h + 1;
+}
+
+static void *hook_malloc(void *ctx, size_t n)
+{
+    PyMemAllocatorEx *prev = ctx;
+    if (n > SIZE_MAX - sizeof(mem_header) || over_limit(mem_slot, (int64_t)n))
+        return NULL;
+    return track(prev->malloc(prev->ctx, n + sizeof(mem_header)), n);
+}
+
+static void *hook_calloc(void *ctx, size_t nelem, size_t elsize)
+{
+    PyMemAllocatorEx *prev = ctx;
+    if (elsize != 0 && nelem > (SIZE_MAX - sizeof(mem_header)) / elsize)
+        return NULL;
+    size_t n = nelem * elsize;
+    if (over_limit(mem_slot, (int64_t)n))
+        return NULL;
+    return track(prev->calloc(prev->ctx, 1, n + sizeof(mem_header)), n);
+}
+
+static void hook_free(void *ctx, void *p)
+{
+    PyMemAllocatorEx *prev = ctx;
+    if (p == NULL)
+        return;
+    mem_header *h = (mem_header *)p - 1;
+    atomic_fetch_sub(&mem_used[h->slot], h->size);
+    prev->free(prev->ctx, h);
+}
+
+static void *hook_realloc(void *ctx, void *p, size_t n)
+{
+    PyMemAllocatorEx *prev = ctx;
+    if (p == NULL)
+        return hook_malloc(ctx, n);
+    if (n > SIZE_MAX - sizeof(mem_header))
+        return NULL;
+    mem_header *h = (mem_header *)p - 1;
+    int64_t old = h->size, slot = h->slot;
+    if (over_limit(mem_slot, (int64_t)n - (mem_slot == slot ? old : 0)))
+        return NULL;
+    mem_header *q = prev->realloc(prev->ctx, h, n + sizeof(mem_header));
+    if (q == NULL)
+        return NULL;
+    atomic_fetch_sub(&mem_used[slot], old);
+    q->slot = mem_slot;
+    q->size = (int64_t)n;
+    atomic_fetch_add(&mem_used[q->slot], (int64_t)n);
+    return q + 1;
+}
+
+void gfa_track_memory(void)
+{
+    PyMem_GetAllocator(PYMEM_DOMAIN_MEM, &prev_mem);
+    PyMem_GetAllocator(PYMEM_DOMAIN_OBJ, &prev_obj);
+    PyMemAllocatorEx mem = {&prev_mem, hook_malloc, hook_calloc, hook_realloc, hook_free};
+    PyMemAllocatorEx obj = {&prev_obj, hook_malloc, hook_calloc, hook_realloc, hook_free};
+    PyMem_SetAllocator(PYMEM_DOMAIN_MEM, &mem);
+    PyMem_SetAllocator(PYMEM_DOMAIN_OBJ, &obj);
 }
 
 uint64_t gfa_worker_refused(gfa_worker *w) { return atomic_load(&w->refused); }
@@ -582,6 +686,9 @@ static void unguard(gfa_worker *w)
     for (int i = 0; i < GFA_MAX_GUARDED; i++)
         if (atomic_load(&guarded[i]) == w)
             atomic_store(&guarded[i], NULL);
+    if (w->slot > 0)
+        atomic_store(&mem_limit[w->slot], 0);
+    w->slot = 0;
     pthread_mutex_unlock(&guard_mu);
 }
 

@@ -62,6 +62,13 @@ typedef struct gfa_worker gfa_worker;
  * On success the calling thread does not hold the GIL. Main owner only. */
 int gfa_init(const char *executable, const char *pkgdir, gfa_error *err);
 
+/* gfa_track_memory installs, before gfa_init, allocator hooks on CPython's
+ * MEM and OBJ domains that tag every block with the worker whose request
+ * allocated it, so that each sub-interpreter's memory can be counted and
+ * capped (see gfa_worker_set_limit). Costs a 16-byte header per block and a
+ * few percent of throughput; call it only when a limit is wanted. */
+void gfa_track_memory(void);
+
 /* gfa_python_version returns the running CPython version (static string). */
 const char *gfa_python_version(void);
 
@@ -112,6 +119,14 @@ void gfa_worker_interrupt(gfa_worker *w, int escalate);
  * (also the import guard's, reported as the audit event
  * "gofastapi.import_refused"). Any thread. */
 void gfa_worker_guard(gfa_worker *w, int allow);
+
+/* gfa_worker_set_limit caps the bytes w's requests may hold (needs
+ * gfa_track_memory and gfa_worker_guard first); past it allocations fail and
+ * the handler gets MemoryError. 0 removes the cap. */
+void gfa_worker_set_limit(gfa_worker *w, int64_t bytes);
+
+/* gfa_worker_memory returns the bytes currently held by w's requests. */
+int64_t gfa_worker_memory(gfa_worker *w);
 
 /* gfa_worker_refused returns the number of refusals counted for w. */
 uint64_t gfa_worker_refused(gfa_worker *w);

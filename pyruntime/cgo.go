@@ -202,6 +202,15 @@ func (it *interp) guard(allowSubprocess, allowFFI bool) {
 	C.gfa_worker_guard(it.c, allow)
 }
 
+// trackMemory installs the accounting allocator; call before initMain.
+func trackMemory() { C.gfa_track_memory() }
+
+// setLimit caps the bytes its requests may hold (0: no cap).
+func (it *interp) setLimit(bytes int64) { C.gfa_worker_set_limit(it.c, C.int64_t(bytes)) }
+
+// memory is the bytes its requests hold now (with trackMemory only).
+func (it *interp) memory() int64 { return int64(C.gfa_worker_memory(it.c)) }
+
 // refused is the number of operations the guard refused in it.
 func (it *interp) refused() uint64 { return uint64(C.gfa_worker_refused(it.c)) }
 

@@ -41,8 +41,11 @@ type Options struct {
 	Grace        time.Duration // after a timeout, how long an interrupted handler may take to stop
 	MaxRequests  int           // replace a worker after this many requests (0: never)
 	Jitter       int           // add 0..Jitter to MaxRequests per worker, so they do not recycle together
-	// MaxMemory is each worker process's address-space limit in bytes
-	// (RLIMIT_DATA: heap and private mappings); 0 for none. Only the process runtime enforces it.
+	// MaxMemory caps each worker's memory in bytes; 0 for none. A worker
+	// process gets an OS limit (RLIMIT_DATA: heap and private mappings); a
+	// sub-interpreter an accounting allocator that fails its requests'
+	// allocations past the cap (MemoryError there only). Not available in
+	// the main runtime, whose workers share one interpreter.
 	MaxMemory int64
 	// AllowedImports overrides the app's allowed_imports setting when not
 	// nil; listing subprocess (or multiprocessing, pty) or ctypes (or cffi)
@@ -155,8 +158,8 @@ func Start(opts Options) (*Pool, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	if opts.MaxMemory > 0 && opts.Runtime != RuntimeProcess && opts.Runtime != RuntimeAuto {
-		return nil, fmt.Errorf("a memory limit per worker is enforced in the process runtime only (runtime %q): use --runtime process", opts.Runtime)
+	if opts.MaxMemory > 0 && opts.Runtime == RuntimeMain {
+		return nil, errors.New("a memory limit per worker cannot be enforced in the main runtime (its workers share one interpreter): use --runtime subinterpreters or process")
 	}
 	venv, err := findVenv(opts.Venv, opts.AppDir, PythonVersion())
 	if err != nil {
@@ -218,9 +221,6 @@ func (p *Pool) startRuntime() error {
 	if rt != RuntimeAuto {
 		return p.startWorkers(rt)
 	}
-	if p.opts.MaxMemory > 0 { // only processes can enforce it
-		return p.startWorkers(RuntimeProcess)
-	}
 	err := p.startWorkers(RuntimeSubinterpreters)
 	mod := subinterpreterBlocker(err)
 	if mod == "" {
@@ -260,7 +260,10 @@ func (p *Pool) startMain() error {
 	m := &mainOwner{finalize: make(chan struct{}), done: make(chan struct{})}
 	ready := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread() // CPython's main thread state lives on this thread
+		runtime.LockOSThread()                           // CPython's main thread state lives on this thread
+		if p.opts.MaxMemory > 0 && p.opts.pkgDir == "" { // not in worker processes: they use an OS limit
+			trackMemory()
+		}
 		if err := initMain(p.exe, p.pkgDir); err != nil {
 			ready <- fmt.Errorf("initialising Python: %w", err)
 			return
@@ -361,6 +364,9 @@ func (p *Pool) newBackend(rt string, id int) (backend, []byte, error) {
 		return nil, nil, err
 	}
 	it.guard(p.allowSubprocess, p.allowFFI)
+	if rt == RuntimeSubinterpreters && p.opts.MaxMemory > 0 {
+		it.setLimit(p.opts.MaxMemory)
+	}
 	return it, desc, nil
 }
 
@@ -610,9 +616,10 @@ type WorkerSnapshot struct {
 	Abandoned uint64 `json:"abandoned"`
 	Restarts  uint64 `json:"restarts"`
 	Recycles  uint64 `json:"recycles"`
-	Refused   uint64 `json:"refused"`             // operations refused by the import guard and audit hook
-	PID       int    `json:"pid,omitempty"`       // worker process (process runtime)
-	RSSBytes  int64  `json:"rss_bytes,omitempty"` // worker process resident memory
+	Refused   uint64 `json:"refused"`                // operations refused by the import guard and audit hook
+	PID       int    `json:"pid,omitempty"`          // worker process (process runtime)
+	RSSBytes  int64  `json:"rss_bytes,omitempty"`    // worker process resident memory
+	Memory    int64  `json:"memory_bytes,omitempty"` // sub-interpreter: bytes its requests hold (with a memory limit)
 }
 
 // Snapshot returns every slot's counters, and the number of requests
@@ -633,6 +640,7 @@ func (p *Pool) Snapshot() ([]WorkerSnapshot, int64) {
 			out[i].RSSBytes = ProcessRSS(out[i].PID)
 		} else if it, ok := w.b.(*interp); ok && it != nil {
 			out[i].Refused = st.Refused.Load() + it.refused()
+			out[i].Memory = it.memory()
 		}
 		w.mu.Unlock()
 	}

@@ -147,7 +147,7 @@ func parseOptions(args []string, lookupEnv func(string) (string, bool), out io.W
 	})
 	fs.StringVar(&o.adminAddr, "admin-addr", "", "serve GET /_gofastapi/stats (per-worker counters) on this address, e.g. 127.0.0.1:9100; keep it private")
 	fs.DurationVar(&o.statsInterval, "stats-interval", time.Minute, "log per-worker stats this often (0: only at shutdown)")
-	fs.Func("max-memory-per-worker", "address-space limit of each worker process, e.g. 512MB (process runtime; with auto it selects processes)", func(v string) error {
+	fs.Func("max-memory-per-worker", "memory cap of each worker, e.g. 512MB: an OS limit on a worker process, an accounting allocator on a sub-interpreter (MemoryError in its handler)", func(v string) error {
 		n, err := server.ParseSize(v)
 		o.maxMemory = n
 		return err
