@@ -77,6 +77,18 @@ type backend interface {
 	close()
 }
 
+// A generation is the set of workers serving one version of the app; a
+// reload (--reload) starts a new one and drains the old.
+type generation struct {
+	free    chan *worker  // idle workers
+	workers []*worker     // every slot, by id; guarded by Pool.mu
+	retired chan struct{} // closed when a newer generation took over
+}
+
+func newGeneration(n int) *generation {
+	return &generation{free: make(chan *worker, n), workers: make([]*worker, n), retired: make(chan struct{})}
+}
+
 // worker is one slot of the pool. b and limit are touched only by the
 // goroutine holding the slot; mu guards running and abandoned, which the
 // timeout watchdog reads.
@@ -91,6 +103,7 @@ type worker struct {
 	abandoned bool            // stuck past its grace: not returned to the pool
 
 	stats *WorkerStats
+	gen   *generation // where the slot returns when idle
 }
 
 // WorkerStats are one slot's counters, kept across the backends it has had.
@@ -118,18 +131,17 @@ type Pool struct {
 	exe     string // the venv's python, "" for the base installation
 	owned   bool   // pkgDir was extracted by this pool
 
-	free    chan *worker  // idle workers
-	waiting atomic.Int64  // callers waiting for a free worker
-	closed  atomic.Bool   // set by Close
-	closing chan struct{} // closed by Close: waiting callers give up
+	gen     atomic.Pointer[generation] // the workers serving now
+	waiting atomic.Int64               // callers waiting for a free worker
+	closed  atomic.Bool                // set by Close
+	closing chan struct{}              // closed by Close: waiting callers give up
 
 	allowSubprocess, allowFFI bool // the audit hook's policy, from allowed_imports
 
-	mu      sync.Mutex // guards workers (slots are replaced when abandoned)
-	workers []*worker
-	stuck   atomic.Int64 // abandoned backends whose call has not returned
-	main    *mainOwner
-	once    sync.Once
+	mu    sync.Mutex   // guards generation.workers (slots are replaced when abandoned)
+	stuck atomic.Int64 // abandoned backends whose call has not returned
+	main  *mainOwner
+	once  sync.Once
 }
 
 // mainOwner is the goroutine owning the main interpreter.
@@ -165,7 +177,7 @@ func Start(opts Options) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pool{opts: opts, log: log, pkgDir: opts.pkgDir, free: make(chan *worker, opts.Workers), closing: make(chan struct{})}
+	p := &Pool{opts: opts, log: log, pkgDir: opts.pkgDir, closing: make(chan struct{})}
 	if venv != "" {
 		p.exe = filepath.Join(venv, "bin", "python")
 	}
@@ -226,7 +238,7 @@ func (p *Pool) startRuntime() error {
 	if mod == "" {
 		return err
 	}
-	if err := p.stopWorkers(p.closeTimeout()); err != nil {
+	if err := p.stopWorkers(p.gen.Load(), p.closeTimeout()); err != nil {
 		return err
 	}
 	p.log.Warn(fmt.Sprintf("extension module %s cannot load in a sub-interpreter: using the process runtime", mod),
@@ -293,19 +305,38 @@ func (p *Pool) startWorkers(rt string) error {
 		return err
 	}
 	start := time.Now()
+	g, desc, err := p.newGenerationOf(rt)
+	p.gen.Store(g)
+	if err != nil {
+		return err
+	}
+	if got, _ := fingerprint(desc); got != want {
+		return fmt.Errorf("%s workers built a different route table than the main interpreter: routes must not depend on per-interpreter state", rt)
+	}
+	p.runtime = rt
+	if p.opts.pkgDir == "" { // worker processes stay quiet
+		p.log.Info("workers ready", "runtime", rt, "workers", p.opts.Workers, "startup_ms", time.Since(start).Milliseconds())
+	}
+	return nil
+}
+
+// newGenerationOf starts opts.Workers workers of runtime rt and returns them
+// with the description they exported, or the first error (every worker, in
+// error or not, is in the generation so that it can be stopped).
+func (p *Pool) newGenerationOf(rt string) (*generation, []byte, error) {
+	g := newGeneration(p.opts.Workers)
 	errs := make([]error, p.opts.Workers)
-	workers := make([]*worker, p.opts.Workers)
+	descs := make([][]byte, p.opts.Workers)
+	workers := g.workers
 	var wg sync.WaitGroup
 	for i := range workers {
 		workers[i] = p.newWorker(i, &WorkerStats{})
+		workers[i].gen = g
 		run := func() {
 			defer wg.Done()
 			b, desc, err := p.newBackend(rt, i)
 			if err == nil {
-				workers[i].b = b
-				if got, ferr := fingerprint(desc); ferr != nil || got != want {
-					err = fmt.Errorf("it built a different route table than the main interpreter: routes must not depend on per-interpreter state")
-				}
+				workers[i].b, descs[i] = b, desc
 			}
 			errs[i] = err
 		}
@@ -317,22 +348,21 @@ func (p *Pool) startWorkers(rt string) error {
 		}
 	}
 	wg.Wait()
-	p.mu.Lock()
-	p.workers = workers
-	p.mu.Unlock()
 	for _, w := range workers {
-		p.free <- w
+		g.free <- w
 	}
 	for i, err := range errs {
 		if err != nil {
-			return fmt.Errorf("loading app %q in %s worker %d: %w", p.opts.App, rt, i, err)
+			return g, nil, fmt.Errorf("loading app %q in %s worker %d: %w", p.opts.App, rt, i, err)
 		}
 	}
-	p.runtime = rt
-	if p.opts.pkgDir == "" { // worker processes stay quiet
-		p.log.Info("workers ready", "runtime", rt, "workers", p.opts.Workers, "startup_ms", time.Since(start).Milliseconds())
+	want, _ := fingerprint(descs[0])
+	for i := range descs {
+		if got, _ := fingerprint(descs[i]); got != want {
+			return g, nil, fmt.Errorf("%s workers %d and 0 built different route tables: routes must not depend on per-interpreter state", rt, i)
+		}
 	}
-	return nil
+	return g, descs[0], nil
 }
 
 // newWorker makes slot id with its recycling limit drawn.
@@ -395,27 +425,12 @@ func (p *Pool) Dispatch(ctx context.Context, req *server.Request) (*server.Respo
 	if p.closed.Load() {
 		return nil, server.ErrClosed
 	}
-	var w *worker
-	select {
-	case w = <-p.free:
-	default:
-		if p.waiting.Add(1) > int64(p.opts.QueueSize) {
-			p.waiting.Add(-1)
-			return nil, server.ErrOverloaded
-		}
-		select {
-		case w = <-p.free:
-			p.waiting.Add(-1)
-		case <-ctx.Done():
-			p.waiting.Add(-1)
-			return nil, ctx.Err()
-		case <-p.closing:
-			p.waiting.Add(-1)
-			return nil, server.ErrClosed
-		}
+	w, err := p.acquire(ctx)
+	if err != nil {
+		return nil, err
 	}
 	if p.closed.Load() {
-		p.free <- w
+		w.gen.free <- w
 		return nil, server.ErrClosed
 	}
 	if req.Timeout <= 0 {
@@ -476,6 +491,35 @@ func (wd *watchdog) deadline() {
 	})
 }
 
+// acquire takes a free worker of the current generation, waiting in line
+// (at most QueueSize callers wait) and moving to a newer generation if a
+// reload retires the one it waits on.
+func (p *Pool) acquire(ctx context.Context) (*worker, error) {
+	g := p.gen.Load()
+	select {
+	case w := <-g.free:
+		return w, nil
+	default:
+	}
+	if p.waiting.Add(1) > int64(p.opts.QueueSize) {
+		p.waiting.Add(-1)
+		return nil, server.ErrOverloaded
+	}
+	defer p.waiting.Add(-1)
+	for {
+		select {
+		case w := <-g.free:
+			return w, nil
+		case <-g.retired:
+			g = p.gen.Load()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-p.closing:
+			return nil, server.ErrClosed
+		}
+	}
+}
+
 // interrupt raises TimeoutError in req if it is still the one running on w.
 func (p *Pool) interrupt(w *worker, req *server.Request, escalate bool) {
 	w.mu.Lock()
@@ -511,12 +555,13 @@ func (p *Pool) abandon(w *worker, req *server.Request) bool {
 		"worker", w.id, "request_id", req.RequestID, "path", req.Path, "runtime", p.runtime)
 	go func() {
 		nw := p.newWorker(w.id, w.stats)
+		nw.gen = w.gen
 		if p.replace(nw) {
 			p.mu.Lock()
-			p.workers[w.id] = nw
+			w.gen.workers[w.id] = nw
 			p.mu.Unlock()
 		}
-		p.free <- nw
+		nw.gen.free <- nw
 	}()
 	return true
 }
@@ -527,7 +572,7 @@ func (p *Pool) abandon(w *worker, req *server.Request) bool {
 // is ready.
 func (p *Pool) run(w *worker, req *server.Request) (*server.Response, error) {
 	if w.b == nil && !p.replace(w) {
-		p.free <- w
+		w.gen.free <- w
 		return nil, server.ErrWorkerLost
 	}
 	w.mu.Lock()
@@ -553,7 +598,7 @@ func (p *Pool) run(w *worker, req *server.Request) (*server.Response, error) {
 			w.b.close()
 			w.b = nil
 			p.replace(w)
-			p.free <- w
+			w.gen.free <- w
 		}()
 	case w.limit > 0 && w.used >= w.limit:
 		go func() {
@@ -562,10 +607,10 @@ func (p *Pool) run(w *worker, req *server.Request) (*server.Response, error) {
 			old.close()
 			w.stats.Recycles.Add(1)
 			p.replace(w)
-			p.free <- w
+			w.gen.free <- w
 		}()
 	default:
-		p.free <- w
+		w.gen.free <- w
 	}
 	return resp, err
 }
@@ -589,7 +634,7 @@ func (p *Pool) replace(w *worker) bool {
 // processes use it on SIGUSR1/SIGUSR2 from the server).
 func (p *Pool) interruptAll(escalate bool) {
 	p.mu.Lock()
-	workers := append([]*worker(nil), p.workers...)
+	workers := append([]*worker(nil), p.gen.Load().workers...)
 	p.mu.Unlock()
 	for _, w := range workers {
 		w.mu.Lock()
@@ -626,7 +671,7 @@ type WorkerSnapshot struct {
 // waiting for a worker.
 func (p *Pool) Snapshot() ([]WorkerSnapshot, int64) {
 	p.mu.Lock()
-	workers := append([]*worker(nil), p.workers...)
+	workers := append([]*worker(nil), p.gen.Load().workers...)
 	p.mu.Unlock()
 	out := make([]WorkerSnapshot, len(workers))
 	for i, w := range workers {
@@ -658,7 +703,7 @@ func (p *Pool) Close() error {
 		p.closed.Store(true)
 		close(p.closing)
 		deadline := time.Now().Add(p.closeTimeout())
-		err = p.stopWorkers(p.closeTimeout())
+		err = p.stopWorkers(p.gen.Load(), p.closeTimeout())
 		if err == nil && p.stuck.Load() > 0 {
 			err = fmt.Errorf("%d abandoned handlers are still stuck in C code: not finalising Python (it would hang)", p.stuck.Load())
 		}
@@ -675,26 +720,54 @@ func (p *Pool) Close() error {
 	return err
 }
 
-// stopWorkers takes every worker out of the pool (waiting for busy ones at
-// most timeout) and ends them, last created first.
-func (p *Pool) stopWorkers(timeout time.Duration) error {
+// stopWorkers takes every worker of g out of the pool (waiting for busy
+// ones at most timeout) and ends them, last created first.
+func (p *Pool) stopWorkers(g *generation, timeout time.Duration) error {
+	if g == nil {
+		return nil
+	}
 	deadline := time.After(timeout)
-	for range p.workers {
+	for range g.workers {
 		select {
-		case <-p.free:
+		case <-g.free:
 		case <-deadline:
 			return fmt.Errorf("a worker is still busy after %s: not finalising Python", timeout)
 		}
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	for i := len(p.workers) - 1; i >= 0; i-- {
-		if b := p.workers[i].b; b != nil {
+	workers := append([]*worker(nil), g.workers...)
+	p.mu.Unlock()
+	for i := len(workers) - 1; i >= 0; i-- {
+		if b := workers[i].b; b != nil {
 			b.close()
 		}
 	}
-	p.workers = nil
 	return nil
+}
+
+// Reload starts a new generation of workers with the app's current code
+// and, once all of them loaded it, retires the old generation: requests in
+// flight finish on the old code, new ones get the new code. It returns the
+// new description. If the new code does not load (a syntax error), the old
+// workers keep serving and the error (with the traceback) is returned.
+// The main runtime cannot reload: its interpreter caches the app's modules.
+func (p *Pool) Reload() ([]byte, error) {
+	if p.runtime == RuntimeMain {
+		return nil, errors.New("the main runtime cannot reload: use subinterpreters or process")
+	}
+	g, desc, err := p.newGenerationOf(p.runtime)
+	if err != nil {
+		go p.stopWorkers(g, p.closeTimeout())
+		return nil, err
+	}
+	old := p.gen.Swap(g)
+	close(old.retired)
+	go func() {
+		if err := p.stopWorkers(old, 5*time.Minute); err != nil {
+			p.log.Warn("draining the old workers after a reload", "err", err.Error())
+		}
+	}()
+	return desc, nil
 }
 
 func (p *Pool) closeTimeout() time.Duration {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -59,7 +60,9 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	seclog  *slog.Logger // the "gofastapi.security" logger
-	handler http.Handler
+	d       Dispatcher
+	chain   atomic.Pointer[http.Handler] // swapped by Reload
+	handler http.Handler                 // serves through chain
 	tls     *tls.Config
 	certs   *certStore
 }
@@ -67,7 +70,37 @@ type Server struct {
 // New validates cfg and the app's settings and builds the middleware chain
 // and the router. Any bad setting is an error naming it.
 func New(cfg Config, app *App, d Dispatcher, log *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, log: log, seclog: log.With("logger", "gofastapi.security")}
+	s := &Server{cfg: cfg, log: log, seclog: log.With("logger", "gofastapi.security"), d: d}
+	if cfg.TLS.Enabled() {
+		var err error
+		if s.tls, s.certs, err = newTLS(cfg.TLS); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.Reload(app); err != nil {
+		return nil, err
+	}
+	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		(*s.chain.Load()).ServeHTTP(w, r)
+	})
+	return s, nil
+}
+
+// Reload rebuilds the routes and the app's edge settings from app (after a
+// code reload) and swaps them in; requests in progress finish on the old
+// chain. On error nothing changes.
+func (s *Server) Reload(app *App) error {
+	h, err := s.build(app)
+	if err != nil {
+		return err
+	}
+	s.chain.Store(&h)
+	return nil
+}
+
+// build makes the middleware chain and router for app.
+func (s *Server) build(app *App) (http.Handler, error) {
+	cfg, log, d := s.cfg, s.log, s.d
 	set := app.Settings.with(cfg.Overrides)
 	if set.MaxRequestSize != nil && *set.MaxRequestSize > 0 {
 		cfg.MaxBodyBytes = *set.MaxRequestSize
@@ -108,11 +141,6 @@ func New(cfg Config, app *App, d Dispatcher, log *slog.Logger) (*Server, error) 
 	if err != nil {
 		return nil, err
 	}
-	if cfg.TLS.Enabled() {
-		if s.tls, s.certs, err = newTLS(cfg.TLS); err != nil {
-			return nil, err
-		}
-	}
 	router, err := newRouter(app.Routes, func(rt *Route) (http.Handler, error) {
 		lim := appLimit
 		if rt.RateLimit != nil {
@@ -149,9 +177,7 @@ func New(cfg Config, app *App, d Dispatcher, log *slog.Logger) (*Server, error) 
 	h = withFramingGuard(s.seclog, h)
 	h = withClientAddr(proxies, h)
 	h = withRequestID(newRequestIDs(), h)
-	s.handler = withAccessLog(log, access, h)
-	s.cfg = cfg
-	return s, nil
+	return withAccessLog(log, access, h), nil
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

@@ -140,6 +140,12 @@ func serve(opts *options, log *slog.Logger) error {
 	if app.Debug {
 		log.Warn("debug is on: tracebacks are sent to clients; never use it in production")
 	}
+	if opts.reload {
+		log.Warn("--reload is on: code changed in the app directory runs at once; never use it in production")
+		if !app.Debug {
+			log.Warn("--reload without debug: is this really a development server?")
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -162,6 +168,9 @@ func serve(opts *options, log *slog.Logger) error {
 		log.Info("admin endpoint", "url", "http://"+adminLn.Addr().String()+"/_gofastapi/stats")
 	}
 	go logStats(ctx, log, pool, opts.statsInterval)
+	if opts.reload {
+		go watchReload(ctx, log, opts.appDir, pool, srv)
+	}
 	serveErr := srv.Serve(ctx, ln, redirectLn)
 	log.Info("stats", "stats", report(pool))
 	closeErr := pool.Close()

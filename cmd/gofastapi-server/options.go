@@ -35,6 +35,8 @@ type options struct {
 	grace          time.Duration
 	adminAddr      string
 	maxMemory      int64
+	reload         bool
+	reloadAnyHost  bool
 	statsInterval  time.Duration
 	allowedImports []string // nil: the app's setting
 	maxRequests    int
@@ -152,6 +154,8 @@ func parseOptions(args []string, lookupEnv func(string) (string, bool), out io.W
 		o.maxMemory = n
 		return err
 	})
+	fs.BoolVar(&o.reload, "reload", false, "development only: reload the app when a .py file in --app-dir changes")
+	fs.BoolVar(&o.reloadAnyHost, "reload-any-host", false, "allow --reload on a non-loopback --host (dangerous)")
 	fs.DurationVar(&o.grace, "timeout-grace", 2*time.Second, "after a timeout, how long an interrupted handler may take to stop before its worker is replaced")
 	fs.IntVar(&o.maxRequests, "max-requests", 0, "replace a worker after this many requests (0: never)")
 	fs.IntVar(&o.jitter, "max-requests-jitter", 0, "add a random 0..N to --max-requests per worker")
@@ -284,6 +288,9 @@ func (o *options) validate(logLevel string) error {
 	case "auto", "subinterpreters", "process", "main":
 	default:
 		return fmt.Errorf("--runtime %q: expected auto, subinterpreters, process or main", o.runtime)
+	}
+	if err := checkReload(o); err != nil {
+		return err
 	}
 	if o.maxRequests < 0 || o.jitter < 0 {
 		return fmt.Errorf("--max-requests and --max-requests-jitter must be 0 or more")

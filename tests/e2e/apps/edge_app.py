@@ -36,6 +36,12 @@ def json_body(data: dict, tag: str | None = None):
     return {"received": data, "tag": tag}
 
 
+@app.post("/json/big", max_request_size="256KB")
+def json_big(data: dict | list, tag: str | None = None):
+    hit("/json/big", tag)
+    return {"type": type(data).__name__, "tag": tag}
+
+
 @app.post("/raw")
 async def raw(request: Request, tag: str | None = None):
     body = await request.body()
