@@ -138,14 +138,22 @@ def _tokens(value: Any, setting: str, upper: bool) -> list[str]:
     return out
 
 
-def _security_headers(value: Any) -> bool | dict[str, str]:
-    form = "True, False or a dict of header name -> value"
+def _security_headers(value: Any) -> bool | dict[str, Any]:
+    """A dict extends the defaults: a value replaces one, ``None`` removes one,
+    and ``"inherit_defaults": False`` starts from no defaults at all."""
+    form = "True, False or a dict of header name -> value (None removes a default)"
     if isinstance(value, bool):
         return value
     if not isinstance(value, Mapping):
         raise TypeError(f"security_headers must be {form}, not {type(value).__name__}")
-    out = {}
+    out: dict[str, Any] = {}
     for name, text in value.items():
+        if name == "inherit_defaults":
+            out[name] = _bool(text, "security_headers['inherit_defaults']")
+            continue
+        if text is None and isinstance(name, str) and _TOKEN.fullmatch(name) is not None:
+            out[name] = None
+            continue
         if not isinstance(name, str) or _TOKEN.fullmatch(name) is None:
             raise ValueError(
                 f"security_headers must be {form}; {name!r} is not a header name"

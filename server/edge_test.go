@@ -85,7 +85,7 @@ func TestClientAddr(t *testing.T) {
 		{"untrusted peer ignores header", "203.0.113.9:1000", "1.2.3.4", "", "203.0.113.9:1000"},
 		{"trusted peer", "10.1.1.1:1000", "1.2.3.4", "", "1.2.3.4:0"},
 		{"rightmost untrusted", "127.0.0.1:1000", "6.6.6.6, 1.2.3.4, 10.0.0.2", "", "1.2.3.4:0"},
-		{"forwarded preferred", "10.1.1.1:1000", "9.9.9.9", `for="[2001:db8::1]:443";proto=https`, "[2001:db8::1]:0"},
+		{"forwarded ignored by default", "10.1.1.1:1000", "9.9.9.9", `for="[2001:db8::1]:443";proto=https`, "9.9.9.9:0"},
 		{"garbage stops", "10.1.1.1:1000", "1.2.3.4, junk", "", "10.1.1.1:1000"},
 		{"no header", "10.1.1.1:1000", "", "", "10.1.1.1:1000"},
 	}
@@ -106,6 +106,15 @@ func TestClientAddr(t *testing.T) {
 	}
 	if _, err := ParseTrustedProxies("10.0.0.0/33"); err == nil {
 		t.Error("bad CIDR accepted")
+	}
+	fwd := proxies
+	fwd.forwarded = true
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "10.1.1.1:1000"
+	r.Header.Set("X-Forwarded-For", "9.9.9.9")
+	r.Header.Set("Forwarded", `for="[2001:db8::1]:443"`)
+	if got := fwd.clientAddr(r); got != "[2001:db8::1]:0" {
+		t.Errorf("with Forwarded configured: clientAddr = %q", got)
 	}
 }
 

@@ -55,7 +55,9 @@ func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var status int
 		if body, status = readBody(r, h.body.maxBytes); status != 0 {
 			if status == http.StatusRequestEntityTooLarge {
-				w.Header().Set("Connection", "close")
+				if r.ProtoMajor == 1 { // the rest of the body is unread; HTTP/2 resets only the stream
+					w.Header().Set("Connection", "close")
+				}
 				h.refuse(w, r, status, fmt.Sprintf("Request Entity Too Large: the limit is %d bytes", h.body.maxBytes), "size_limit", "")
 				return
 			}

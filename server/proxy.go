@@ -8,9 +8,14 @@ import (
 	"strings"
 )
 
-// trustedProxies is the set of peers whose X-Forwarded-For and Forwarded
-// headers are believed.
-type trustedProxies []netip.Prefix
+// trustedProxies is the set of peers whose forwarding header is believed.
+// Only one header is read (X-Forwarded-For, or Forwarded when forwarded is
+// set): a proxy that writes one but passes the other through would
+// otherwise let clients choose their own address.
+type trustedProxies struct {
+	nets      []netip.Prefix
+	forwarded bool
+}
 
 // ParseTrustedProxies parses comma-separated CIDRs or addresses
 // ("10.0.0.0/8, 127.0.0.1").
@@ -24,23 +29,23 @@ func ParseTrustedProxies(s string) (trustedProxies, error) {
 		if !strings.Contains(f, "/") {
 			ip, err := netip.ParseAddr(f)
 			if err != nil {
-				return nil, fmt.Errorf("trusted proxies: %q is not an IP address or CIDR (e.g. 10.0.0.0/8)", f)
+				return out, fmt.Errorf("trusted proxies: %q is not an IP address or CIDR (e.g. 10.0.0.0/8)", f)
 			}
-			out = append(out, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
+			out.nets = append(out.nets, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
 			continue
 		}
 		p, err := netip.ParsePrefix(f)
 		if err != nil {
-			return nil, fmt.Errorf("trusted proxies: %q is not a CIDR (e.g. 10.0.0.0/8)", f)
+			return out, fmt.Errorf("trusted proxies: %q is not a CIDR (e.g. 10.0.0.0/8)", f)
 		}
-		out = append(out, p.Masked())
+		out.nets = append(out.nets, p.Masked())
 	}
 	return out, nil
 }
 
 func (t trustedProxies) trusts(ip netip.Addr) bool {
 	ip = ip.Unmap()
-	for _, p := range t {
+	for _, p := range t.nets {
 		if p.Contains(ip) {
 			return true
 		}
@@ -51,16 +56,19 @@ func (t trustedProxies) trusts(ip netip.Addr) bool {
 // clientAddr returns the client's address for r: the socket peer, unless the
 // peer is a trusted proxy, in which case the right-most address of the
 // forwarding chain that is not itself a trusted proxy. Forwarded (RFC 7239)
-// is preferred over X-Forwarded-For. A spoofed header from an untrusted
-// peer is ignored, so it cannot change the client's rate-limit bucket.
+// is read instead of X-Forwarded-For when so configured. A spoofed header
+// from an untrusted peer is ignored, so it cannot change the client's
+// rate-limit bucket; entries a client prepends are never reached.
 func (t trustedProxies) clientAddr(r *http.Request) string {
 	host, _ := splitHostPort(r.RemoteAddr)
 	peer, err := netip.ParseAddr(host)
-	if len(t) == 0 || err != nil || !t.trusts(peer) {
+	if len(t.nets) == 0 || err != nil || !t.trusts(peer) {
 		return r.RemoteAddr
 	}
-	chain := forwardedFor(r.Header.Values("Forwarded"))
-	if len(chain) == 0 {
+	var chain []string
+	if t.forwarded {
+		chain = forwardedFor(r.Header.Values("Forwarded"))
+	} else {
 		for _, v := range r.Header.Values("X-Forwarded-For") {
 			for _, f := range strings.Split(v, ",") {
 				chain = append(chain, strings.TrimSpace(f))
@@ -115,7 +123,7 @@ func stripPort(s string) string {
 // the peer is a trusted proxy, so logs, rate limits and Python all see the
 // real client. The socket peer stays available as the "peer" log field.
 func withClientAddr(t trustedProxies, next http.Handler) http.Handler {
-	if len(t) == 0 {
+	if len(t.nets) == 0 {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -29,6 +29,7 @@ type Config struct {
 	AccessLog         bool          // one JSON line per request
 	TLS               TLSConfig
 	TrustedProxies    string        // CIDRs whose X-Forwarded-For/Forwarded are believed
+	ForwardedHeader   string        // "x-forwarded-for" (default) or "forwarded": the one header trusted proxies set
 	MaxQueryLength    int           // longer query strings are logged as suspicious
 	MaxConnRequests   int           // requests one HTTP/2 connection may have in flight toward Python
 	MaxRateClients    int           // rate-limit buckets kept in memory
@@ -118,7 +119,9 @@ func (s *Server) build(app *App) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	limiters := map[string]*limiter{}
+	proxies.forwarded = cfg.ForwardedHeader == "forwarded"
+	// The app's limit is one bucket per client shared by every route
+	// without its own; a route with rate_limit= has buckets of its own.
 	limiterFor := func(spec *string, setting string) (*limiter, error) {
 		if spec == nil {
 			return nil, nil
@@ -130,12 +133,7 @@ func (s *Server) build(app *App) (http.Handler, error) {
 			}
 			return nil, err
 		}
-		if l := limiters[rs.String()]; l != nil {
-			return l, nil
-		}
-		l := newLimiter(*rs, cfg.MaxRateClients)
-		limiters[rs.String()] = l
-		return l, nil
+		return newLimiter(*rs, cfg.MaxRateClients), nil
 	}
 	appLimit, err := limiterFor(set.RateLimit, "rate_limit")
 	if err != nil {
@@ -171,10 +169,10 @@ func (s *Server) build(app *App) (http.Handler, error) {
 		access = log.With("logger", "gofastapi.access")
 	}
 	h := withCORS(cors, appLimit, router)
-	h = withSecurityHeaders(sec, h)
 	h = withSuspicion(s.seclog, cfg.MaxQueryLength, h)
 	h = withPathHygiene(s.seclog, h)
 	h = withFramingGuard(s.seclog, h)
+	h = withSecurityHeaders(sec, h) // before any refusal, so error pages carry them
 	h = withClientAddr(proxies, h)
 	h = withRequestID(newRequestIDs(), h)
 	return withAccessLog(log, access, h), nil

@@ -86,6 +86,7 @@ func parseOptions(args []string, lookupEnv func(string) (string, bool), out io.W
 	fs.StringVar(&o.server.TLS.MinVersion, "tls-min-version", "1.2", "lowest TLS version accepted: 1.2 or 1.3")
 	fs.StringVar(&o.redirect, "redirect-http", "", "also listen on this address (e.g. :8080) and redirect every request to HTTPS")
 	fs.StringVar(&o.server.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of proxies whose X-Forwarded-For/Forwarded headers are believed")
+	fs.StringVar(&o.server.ForwardedHeader, "forwarded-header", "x-forwarded-for", "the header trusted proxies set: x-forwarded-for or forwarded (the other is ignored)")
 	fs.IntVar(&o.server.MaxQueryLength, "max-query-length", o.server.MaxQueryLength, "query strings longer than this are logged as suspicious (0: never)")
 	fs.IntVar(&o.server.MaxConnRequests, "max-conn-requests", o.server.MaxConnRequests, "requests one HTTP/2 connection may have in flight toward Python")
 	fs.Func("rate-limit", "per-client rate limit for every route, e.g. 100/minute, 10/second;burst=20, or off (overrides the app's rate_limit)", func(v string) error {
@@ -323,6 +324,9 @@ func (o *options) validate(logLevel string) error {
 	}
 	if _, err := server.ParseTrustedProxies(o.server.TrustedProxies); err != nil {
 		return fmt.Errorf("--trusted-proxies: %v", err)
+	}
+	if h := o.server.ForwardedHeader; h != "x-forwarded-for" && h != "forwarded" {
+		return fmt.Errorf("--forwarded-header %q: expected x-forwarded-for or forwarded", h)
 	}
 	if o.server.MaxConnRequests < 1 {
 		return fmt.Errorf("--max-conn-requests %d: expected at least 1", o.server.MaxConnRequests)
