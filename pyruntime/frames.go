@@ -142,35 +142,40 @@ func getRequest(b []byte) (*server.Request, error) {
 	return r, f.err
 }
 
-// putResponse encodes resp as a response frame.
-func (f *frameWriter) putResponse(resp *server.Response) {
+// putResponse encodes resp as a response frame; refused is the worker's
+// count of refusals by its guard so far.
+func (f *frameWriter) putResponse(resp *server.Response, refused uint64) {
 	f.start(frameResponse)
 	f.u64(uint64(resp.Status))
 	f.bytes(resp.Header)
 	f.bytes(resp.Body)
+	f.u64(refused)
 }
 
-// putError encodes err as an error frame.
-func (f *frameWriter) putError(err error) {
+// putError encodes err as an error frame, with the refusal count as in
+// putResponse.
+func (f *frameWriter) putError(err error, refused uint64) {
 	f.start(frameError)
 	var pe *PythonError
 	if errors.As(err, &pe) {
 		f.str(pe.Type)
 		f.str(pe.Message)
 		f.str(pe.Traceback)
-		return
+	} else {
+		f.str("Error")
+		f.str(err.Error())
+		f.str("")
 	}
-	f.str("Error")
-	f.str(err.Error())
-	f.str("")
+	f.u64(refused)
 }
 
-// getError decodes an error frame's payload.
-func getError(b []byte) error {
+// getError decodes an error frame's payload and its refusal count.
+func getError(b []byte) (error, uint64) {
 	f := &frameReader{b: b}
 	e := &PythonError{Type: f.str(), Message: f.str(), Traceback: f.str()}
+	refused := f.u64()
 	if f.err != nil {
-		return f.err
+		return f.err, 0
 	}
-	return e
+	return e, refused
 }

@@ -74,6 +74,8 @@ type backend interface {
 	// kill stops a stuck backend at once if it can (a process), so that
 	// dispatch returns server.ErrWorkerLost; false if it cannot.
 	kill() bool
+	// refused is the number of operations its guard refused so far.
+	refused() uint64
 	close()
 }
 
@@ -94,7 +96,7 @@ func newGeneration(n int) *generation {
 // timeout watchdog reads.
 type worker struct {
 	id    int
-	b     backend // nil while a dead backend is being replaced
+	b     backend // nil while a dead backend is being replaced; written under mu
 	limit uint64  // recycle after this many requests of b (0: never)
 	used  uint64  // requests served by b
 
@@ -588,23 +590,27 @@ func (p *Pool) run(w *worker, req *server.Request) (*server.Response, error) {
 	switch {
 	case abandoned:
 		go func() {
-			w.b.close()
+			w.retire(w.b)
 			p.stuck.Add(-1)
 		}()
 	case errors.Is(err, server.ErrWorkerLost):
 		w.stats.Restarts.Add(1)
 		p.log.Warn("worker died: starting a new one", "worker", w.id, "runtime", p.runtime, "request_id", req.RequestID)
 		go func() {
-			w.b.close()
+			w.retire(w.b)
+			w.mu.Lock()
 			w.b = nil
+			w.mu.Unlock()
 			p.replace(w)
 			w.gen.free <- w
 		}()
 	case w.limit > 0 && w.used >= w.limit:
 		go func() {
+			w.mu.Lock()
 			old := w.b
 			w.b = nil
-			old.close()
+			w.mu.Unlock()
+			w.retire(old)
 			w.stats.Recycles.Add(1)
 			p.replace(w)
 			w.gen.free <- w
@@ -615,6 +621,22 @@ func (p *Pool) run(w *worker, req *server.Request) (*server.Response, error) {
 	return resp, err
 }
 
+// retire closes b, keeping its refusal count in the slot's stats.
+func (w *worker) retire(b backend) {
+	w.stats.Refused.Add(b.refused())
+	b.close()
+}
+
+// refusedTotal sums every slot's refusals (worker processes report it).
+func (p *Pool) refusedTotal() uint64 {
+	workers, _ := p.Snapshot()
+	var n uint64
+	for _, w := range workers {
+		n += w.Refused
+	}
+	return n
+}
+
 // replace starts a new backend for w and reports success. It must only be
 // called by the goroutine holding w.
 func (p *Pool) replace(w *worker) bool {
@@ -623,7 +645,9 @@ func (p *Pool) replace(w *worker) bool {
 		p.log.Error("starting a worker failed", "worker", w.id, "runtime", p.runtime, "err", err.Error())
 		return false
 	}
+	w.mu.Lock()
 	w.b, w.used = b, 0
+	w.mu.Unlock()
 	if w.limit > 0 && p.opts.Jitter > 0 {
 		w.limit = uint64(p.opts.MaxRequests + rand.IntN(p.opts.Jitter+1))
 	}
@@ -680,11 +704,13 @@ func (p *Pool) Snapshot() ([]WorkerSnapshot, int64) {
 			Abandoned: st.Abandoned.Load(), Restarts: st.Restarts.Load(), Recycles: st.Recycles.Load(),
 			Refused: st.Refused.Load()}
 		w.mu.Lock()
+		if w.b != nil {
+			out[i].Refused += w.b.refused()
+		}
 		if pr, ok := w.b.(*process); ok && pr != nil {
 			out[i].PID = pr.cmd.Process.Pid
 			out[i].RSSBytes = ProcessRSS(out[i].PID)
 		} else if it, ok := w.b.(*interp); ok && it != nil {
-			out[i].Refused = st.Refused.Load() + it.refused()
 			out[i].Memory = it.memory()
 		}
 		w.mu.Unlock()

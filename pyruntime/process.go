@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -46,6 +47,8 @@ type process struct {
 	w    frameWriter
 	rbuf []byte
 	done chan struct{} // closed when the child has exited
+	// refusals counted by the child's guard, as of its last answer
+	refusedN atomic.Uint64
 }
 
 // startProcess starts worker process id and waits for its ready frame.
@@ -91,7 +94,8 @@ func startProcess(p *Pool, id int) (*process, []byte, error) {
 		return nil, nil, fmt.Errorf("worker process %d exited during start-up (%s)", id, pr.exitStatus())
 	case kind == frameError:
 		pr.close()
-		return nil, nil, getError(payload)
+		err, _ := getError(payload)
+		return nil, nil, err
 	case kind != frameReady:
 		pr.close()
 		return nil, nil, fmt.Errorf("worker process %d sent frame %q before ready", id, kind)
@@ -115,18 +119,25 @@ func (pr *process) dispatch(r *server.Request) (*server.Response, error) {
 		f := &frameReader{b: payload}
 		status := int(f.u64())
 		hdr, body := f.bytes(), f.bytes()
+		refused := f.u64()
 		if f.err != nil {
 			return nil, server.ErrWorkerLost
 		}
+		pr.refusedN.Store(refused)
 		data := make([]byte, len(hdr)+len(body))
 		copy(data, hdr)
 		copy(data[len(hdr):], body)
 		return &server.Response{Status: status, Header: data[:len(hdr):len(hdr)], Body: data[len(hdr):]}, nil
 	case frameError:
-		return nil, getError(payload)
+		err, refused := getError(payload)
+		pr.refusedN.Store(refused)
+		return nil, err
 	}
 	return nil, server.ErrWorkerLost
 }
+
+// refused is the child's refusal count as of its last answer.
+func (pr *process) refused() uint64 { return pr.refusedN.Load() }
 
 // close asks the child to stop (EOF on its request pipe), waits briefly for
 // it to run its shutdown hooks, and kills it if it does not exit.
@@ -199,7 +210,7 @@ func RunChild(log *slog.Logger) int {
 		if !errors.As(err, &pe) {
 			err = &PythonError{Type: "StartupError", Message: err.Error()}
 		}
-		w.putError(err)
+		w.putError(err, 0)
 		w.send(out)
 		return 1
 	}
@@ -236,9 +247,9 @@ func RunChild(log *slog.Logger) int {
 			resp, err = pool.Dispatch(context.Background(), req)
 		}
 		if err != nil {
-			w.putError(err)
+			w.putError(err, pool.refusedTotal())
 		} else {
-			w.putResponse(resp)
+			w.putResponse(resp, pool.refusedTotal())
 		}
 		if err := w.send(out); err != nil {
 			break
