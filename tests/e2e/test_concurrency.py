@@ -56,7 +56,7 @@ def test_two_cpu_bound_requests_run_in_parallel_in_different_interpreters(main_s
     n = max(int(0.5 / per_iter), 100_000)
 
     attempts = []
-    for _ in range(3):  # the machine may be busy with other work: parallelism must show in one of 3 tries
+    for _ in range(5):  # the machine may be busy with other work: parallelism must show in one of 5 tries
         barrier = threading.Barrier(2)
 
         def run(_):
@@ -79,7 +79,7 @@ def test_two_cpu_bound_requests_run_in_parallel_in_different_interpreters(main_s
         ratio = (a["cpu"] + b["cpu"]) / union
         shorter = min(a["end"] - a["start"], b["end"] - b["start"])
         attempts.append({"cpu_ratio": round(ratio, 2), "overlap": round(overlap / shorter, 2),
-                         "parallel": ratio > 1.3 and overlap / shorter > 0.6})
+                         "parallel": ratio > 1.25 and overlap / shorter > 0.6})
         if attempts[-1]["parallel"]:
             break
-    assert attempts[-1]["parallel"], f"no parallel execution observed in 3 attempts: {attempts}"
+    assert attempts[-1]["parallel"], f"no parallel execution observed in 5 attempts: {attempts}"
