@@ -2,15 +2,10 @@
  * bridge.c: the task-level helpers declared in bridge.h. This is the only C
  * file of GoFastAPI and the only code that calls the CPython C API.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "bridge.h"
+#include "worker.h"
 
 #if PY_VERSION_HEX < 0x030D0000
 #error "GoFastAPI needs CPython 3.13 or newer: 3.12 crashes with own-GIL sub-interpreters"
@@ -22,41 +17,6 @@
 /* The main owner's thread state while it does not hold the GIL. */
 static PyThreadState *main_saved;
 static PyInterpreterState *main_interp;
-
-/* A worker: one own-GIL sub-interpreter, or a share of the main
- * interpreter. It is used by one thread at a time (the Go pool guarantees
- * it), but not always the same thread: each OS thread that runs it gets its
- * own thread state, made on first use and kept in a per-thread cache, so a
- * request runs on the thread of the goroutine that serves it with no
- * hand-off. Every such state is recorded in `states` so that ending the
- * interpreter can delete them all first. */
-struct gfa_worker {
-    uint64_t id;              /* unique for the process, never reused */
-    PyInterpreterState *interp;
-    PyObject *handle;         /* gofastapi._dispatch.handle, strong reference */
-    PyObject *shutdown;       /* gofastapi._dispatch.shutdown, or NULL */
-    int is_main;              /* a share of the main interpreter */
-    pthread_mutex_t mu;       /* guards states */
-    PyThreadState **states;   /* every thread state made for this worker */
-    size_t n_states, cap_states;
-    _Atomic uint64_t seq;     /* requests started; the running one's number */
-    _Atomic int busy;         /* a request is running */
-    int traced;               /* an escalated interrupt installed a trace */
-    int allow;                /* GFA_ALLOW_* bits of its guard */
-    _Atomic uint64_t refused; /* operations its guard refused */
-    int slot;                 /* 1..GFA_MAX_GUARDED while guarded, else 0 */
-};
-
-/* Guarded workers, found by interpreter from the audit hook. Slots are
- * claimed and released under guard_mu; the hook reads them without it. */
-#define GFA_MAX_GUARDED 256
-static _Atomic(gfa_worker *) guarded[GFA_MAX_GUARDED];
-static pthread_mutex_t guard_mu = PTHREAD_MUTEX_INITIALIZER;
-
-/* Memory accounting by guard slot (0: not attributed to any worker). */
-static _Atomic int64_t mem_used[GFA_MAX_GUARDED + 1];
-static _Atomic int64_t mem_limit[GFA_MAX_GUARDED + 1];
-static __thread int mem_slot; /* the slot of the request this thread runs */
 
 /* Declared only in CPython's internal headers (pycore_ceval.h), exported by
  * libpython: queue a call to run in an interpreter at its next bytecode
@@ -151,12 +111,10 @@ static gfa_worker *worker_alloc(void)
     return w;
 }
 
-static void unguard(gfa_worker *w);
-static int audit_hook(const char *event, PyObject *args, void *userdata);
 
 static void worker_dealloc(gfa_worker *w)
 {
-    unguard(w);
+    gfa_unguard(w);
     forget(w);
     pthread_mutex_destroy(&w->mu);
     free(w->states);
@@ -277,7 +235,7 @@ int gfa_init(const char *executable, const char *pkgdir, gfa_error *err)
         err->message = dup_s("the loaded libpython is older than 3.13; rebuild against CPython 3.13+");
         return -1;
     }
-    if (PySys_AddAuditHook(audit_hook, NULL) != 0) {
+    if (PySys_AddAuditHook(gfa_audit_hook, NULL) != 0) {
         err->type = dup_s("RuntimeError");
         err->message = dup_s("could not install the audit hook");
         return -1;
@@ -545,7 +503,7 @@ int gfa_worker_dispatch(gfa_worker *w, const gfa_request *req,
     PyEval_RestoreThread(ts);
     atomic_fetch_add(&w->seq, 1);
     atomic_store(&w->busy, 1);
-    mem_slot = w->slot;
+    gfa_mem_slot = w->slot;
     PyObject *args[11];
     int rc = -1;
     if (build_args(args, req, strs, body, body_len) == 0) {
@@ -557,7 +515,7 @@ int gfa_worker_dispatch(gfa_worker *w, const gfa_request *req,
             Py_DECREF(result);
         }
     }
-    mem_slot = 0;
+    gfa_mem_slot = 0;
     atomic_store(&w->busy, 0);
     if (w->traced) {
         PyEval_SetTrace(NULL, NULL);
@@ -567,209 +525,6 @@ int gfa_worker_dispatch(gfa_worker *w, const gfa_request *req,
         fetch_error(err);
     PyEval_SaveThread();
     return rc;
-}
-
-void gfa_worker_guard(gfa_worker *w, int allow)
-{
-    w->allow = allow;
-    pthread_mutex_lock(&guard_mu);
-    for (int i = 0; i < GFA_MAX_GUARDED; i++) {
-        if (atomic_load(&guarded[i]) == NULL) {
-            atomic_store(&guarded[i], w);
-            w->slot = i + 1;
-            atomic_store(&mem_limit[w->slot], 0);
-            atomic_store(&mem_used[w->slot], 0); /* blocks a destroyed interpreter leaked */
-            break;
-        }
-    }
-    pthread_mutex_unlock(&guard_mu);
-}
-
-void gfa_worker_set_limit(gfa_worker *w, int64_t bytes)
-{
-    if (w->slot > 0)
-        atomic_store(&mem_limit[w->slot], bytes);
-}
-
-int64_t gfa_worker_memory(gfa_worker *w) { return w->slot > 0 ? atomic_load(&mem_used[w->slot]) : 0; }
-
-/* The accounting allocator: each block carries a 16-byte header (keeping
- * the 16-byte alignment CPython needs) with its slot and size. */
-typedef struct {
-    int64_t slot;
-    int64_t size;
-} mem_header;
-static PyMemAllocatorEx prev_mem, prev_obj;
-
-static int over_limit(int slot, int64_t more)
-{
-    int64_t lim = atomic_load(&mem_limit[slot]);
-    return slot > 0 && lim > 0 && more > 0 && atomic_load(&mem_used[slot]) + more > lim;
-}
-
-static void *track(void *raw, size_t n)
-{
-    if (raw == NULL)
-        return NULL;
-    mem_header *h = raw;
-    h->slot = mem_slot;
-    h->size = (int64_t)n;
-    atomic_fetch_add(&mem_used[h->slot], (int64_t)n);
-    return h + 1;
-}
-
-static void *hook_malloc(void *ctx, size_t n)
-{
-    PyMemAllocatorEx *prev = ctx;
-    if (n > SIZE_MAX - sizeof(mem_header) || over_limit(mem_slot, (int64_t)n))
-        return NULL;
-    return track(prev->malloc(prev->ctx, n + sizeof(mem_header)), n);
-}
-
-static void *hook_calloc(void *ctx, size_t nelem, size_t elsize)
-{
-    PyMemAllocatorEx *prev = ctx;
-    if (elsize != 0 && nelem > (SIZE_MAX - sizeof(mem_header)) / elsize)
-        return NULL;
-    size_t n = nelem * elsize;
-    if (over_limit(mem_slot, (int64_t)n))
-        return NULL;
-    return track(prev->calloc(prev->ctx, 1, n + sizeof(mem_header)), n);
-}
-
-static void hook_free(void *ctx, void *p)
-{
-    PyMemAllocatorEx *prev = ctx;
-    if (p == NULL)
-        return;
-    mem_header *h = (mem_header *)p - 1;
-    atomic_fetch_sub(&mem_used[h->slot], h->size);
-    prev->free(prev->ctx, h);
-}
-
-static void *hook_realloc(void *ctx, void *p, size_t n)
-{
-    PyMemAllocatorEx *prev = ctx;
-    if (p == NULL)
-        return hook_malloc(ctx, n);
-    if (n > SIZE_MAX - sizeof(mem_header))
-        return NULL;
-    mem_header *h = (mem_header *)p - 1;
-    int64_t old = h->size, slot = h->slot;
-    if (over_limit(mem_slot, (int64_t)n - (mem_slot == slot ? old : 0)))
-        return NULL;
-    mem_header *q = prev->realloc(prev->ctx, h, n + sizeof(mem_header));
-    if (q == NULL)
-        return NULL;
-    atomic_fetch_sub(&mem_used[slot], old);
-    q->slot = mem_slot;
-    q->size = (int64_t)n;
-    atomic_fetch_add(&mem_used[q->slot], (int64_t)n);
-    return q + 1;
-}
-
-void gfa_track_memory(void)
-{
-    PyMem_GetAllocator(PYMEM_DOMAIN_MEM, &prev_mem);
-    PyMem_GetAllocator(PYMEM_DOMAIN_OBJ, &prev_obj);
-    PyMemAllocatorEx mem = {&prev_mem, hook_malloc, hook_calloc, hook_realloc, hook_free};
-    PyMemAllocatorEx obj = {&prev_obj, hook_malloc, hook_calloc, hook_realloc, hook_free};
-    PyMem_SetAllocator(PYMEM_DOMAIN_MEM, &mem);
-    PyMem_SetAllocator(PYMEM_DOMAIN_OBJ, &obj);
-}
-
-uint64_t gfa_worker_refused(gfa_worker *w) { return atomic_load(&w->refused); }
-
-static void unguard(gfa_worker *w)
-{
-    pthread_mutex_lock(&guard_mu);
-    for (int i = 0; i < GFA_MAX_GUARDED; i++)
-        if (atomic_load(&guarded[i]) == w)
-            atomic_store(&guarded[i], NULL);
-    if (w->slot > 0)
-        atomic_store(&mem_limit[w->slot], 0);
-    w->slot = 0;
-    pthread_mutex_unlock(&guard_mu);
-}
-
-static gfa_worker *guard_of(PyInterpreterState *interp)
-{
-    for (int i = 0; i < GFA_MAX_GUARDED; i++) {
-        gfa_worker *w = atomic_load(&guarded[i]);
-        if (w != NULL && w->interp == interp)
-            return w;
-    }
-    return NULL;
-}
-
-/* pid_arg reads the first argument of an os.kill-like event. */
-static long pid_arg(PyObject *args)
-{
-    if (!PyTuple_Check(args) || PyTuple_GET_SIZE(args) < 1)
-        return 0;
-    long pid = PyLong_AsLong(PyTuple_GET_ITEM(args, 0));
-    if (pid == -1 && PyErr_Occurred()) {
-        PyErr_Clear();
-        return 0;
-    }
-    return pid;
-}
-
-/* refusal classifies an audit event in a guarded interpreter: NULL to let
- * it through, else the reason. */
-static const char *refusal(const char *event, PyObject *args, int allow)
-{
-    static const char *spawn[] = {"os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
-                                  "os.forkpty", "subprocess.Popen", "os.startfile", NULL};
-    if (!(allow & GFA_ALLOW_SUBPROCESS))
-        for (int i = 0; spawn[i] != NULL; i++)
-            if (strcmp(event, spawn[i]) == 0)
-                return "process spawning";
-    if (!(allow & GFA_ALLOW_FFI) && strncmp(event, "ctypes.", 7) == 0)
-        return "ctypes";
-    if (strcmp(event, "os.kill") == 0) {
-        long pid = pid_arg(args);
-        if (pid <= 0 || pid == (long)getpid() || pid == (long)getppid())
-            return "signalling the server";
-    }
-    if (strcmp(event, "os.killpg") == 0) {
-        long pg = pid_arg(args);
-        if (pg <= 0 || pg == (long)getpgrp() || pg == (long)getpgid(getppid()))
-            return "signalling the server";
-    }
-    if (strcmp(event, "signal.pthread_kill") == 0)
-        return "signalling the server's threads";
-    return NULL;
-}
-
-/* audit_hook is installed once for the whole process (PySys_AddAuditHook):
- * user code cannot remove it, unlike sys.addaudithook hooks. It acts only in
- * guarded interpreters. Called with the GIL of the current interpreter. */
-static int audit_hook(const char *event, PyObject *args, void *userdata)
-{
-    (void)userdata;
-    switch (event[0]) {
-    case 'o': case 's': case 'c': case 'g':
-        break;
-    default:
-        return 0;
-    }
-    PyThreadState *ts = PyThreadState_GetUnchecked();
-    gfa_worker *w = ts ? guard_of(PyThreadState_GetInterpreter(ts)) : NULL;
-    if (w == NULL)
-        return 0;
-    if (strcmp(event, "gofastapi.import_refused") == 0) {
-        atomic_fetch_add(&w->refused, 1);
-        return 0;
-    }
-    const char *why = refusal(event, args, w->allow);
-    if (why == NULL)
-        return 0;
-    atomic_fetch_add(&w->refused, 1);
-    PyErr_Format(PyExc_PermissionError,
-                 "%s (%s) is refused in GoFastAPI workers; list the module in allowed_imports to permit it",
-                 why, event);
-    return -1;
 }
 
 /* An interrupt queued by gfa_worker_interrupt, freed by CPython. */

@@ -131,6 +131,13 @@ int64_t gfa_worker_memory(gfa_worker *w);
 /* gfa_worker_refused returns the number of refusals counted for w. */
 uint64_t gfa_worker_refused(gfa_worker *w);
 
+/* gfa_serve_frames is a worker process's whole request loop: it reads
+ * request frames from in_fd, runs each in w and writes the response (or
+ * error) frames to out_fd (docs/protocol.md §5), until in_fd reaches end of
+ * file (returns 0) or the stream breaks (returns -1). Blocks; call it from
+ * the thread that may run w. */
+int gfa_serve_frames(gfa_worker *w, int in_fd, int out_fd);
+
 /* gfa_worker_free runs the app's shutdown hooks (for a main worker: only if
  * it ran the start-up hooks), ends the sub-interpreter (a main worker only
  * drops its thread state) and frees w. Owner thread only. */

@@ -218,6 +218,15 @@ func (it *interp) refused() uint64 { return uint64(C.gfa_worker_refused(it.c)) }
 // only be abandoned.
 func (it *interp) kill() bool { return false }
 
+// serveFrames runs the worker-process request loop in C until the server
+// closes in (see gfa_serve_frames).
+func (it *interp) serveFrames(in, out int) error {
+	if C.gfa_serve_frames(it.c, C.int(in), C.int(out)) != 0 {
+		return errors.New("the frame stream from the server broke")
+	}
+	return nil
+}
+
 // close ends the sub-interpreter after running the app's shutdown hooks.
 func (it *interp) close() {
 	C.gfa_worker_free(it.c)

@@ -2,10 +2,8 @@ package pyruntime
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -57,11 +55,11 @@ func startProcess(p *Pool, id int) (*process, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("finding the server binary to start worker processes: %w", err)
 	}
-	reqR, reqW, err := os.Pipe()
+	reqR, reqW, err := blockingPipe()
 	if err != nil {
 		return nil, nil, err
 	}
-	respR, respW, err := os.Pipe()
+	respR, respW, err := blockingPipe()
 	if err != nil {
 		reqR.Close()
 		reqW.Close()
@@ -101,6 +99,19 @@ func startProcess(p *Pool, id int) (*process, []byte, error) {
 		return nil, nil, fmt.Errorf("worker process %d sent frame %q before ready", id, kind)
 	}
 	return pr, append([]byte(nil), payload...), nil
+}
+
+// blockingPipe is os.Pipe with blocking file descriptors. The goroutine
+// waiting for a worker's answer then sleeps in read(2) and the kernel wakes
+// it directly, instead of through the runtime's poller: one request is a
+// ping-pong of two small writes, where the poller's extra hop on both sides
+// was most of the latency.
+func blockingPipe() (r, w *os.File, err error) {
+	var fds [2]int
+	if err := syscall.Pipe2(fds[:], syscall.O_CLOEXEC); err != nil {
+		return nil, nil, fmt.Errorf("creating a pipe for a worker process: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "worker-pipe-r"), os.NewFile(uintptr(fds[1]), "worker-pipe-w"), nil
 }
 
 // dispatch sends one request and reads its answer. A broken pipe or an
@@ -220,41 +231,19 @@ func RunChild(log *slog.Logger) int {
 		pool.Close()
 		return 1
 	}
+	// The single worker's interpreter serves the frames itself, in C.
+	it := pool.gen.Load().workers[0].b.(*interp)
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2)
 	go func() {
 		for sig := range sigs {
-			pool.interruptAll(sig == syscall.SIGUSR2)
+			it.interrupt(sig == syscall.SIGUSR2)
 		}
 	}()
-	r := bufio.NewReaderSize(in, 64<<10)
-	var buf []byte
-	for {
-		kind, payload, err := readFrame(r, &buf)
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				log.Error("reading from the server", "err", err.Error())
-			}
-			break
-		}
-		if kind != frameRequest {
-			log.Error("unexpected frame from the server", "kind", string(kind))
-			break
-		}
-		req, err := getRequest(payload)
-		var resp *server.Response
-		if err == nil {
-			resp, err = pool.Dispatch(context.Background(), req)
-		}
-		if err != nil {
-			w.putError(err, pool.refusedTotal())
-		} else {
-			w.putResponse(resp, pool.refusedTotal())
-		}
-		if err := w.send(out); err != nil {
-			break
-		}
+	if err := it.serveFrames(int(in.Fd()), int(out.Fd())); err != nil {
+		log.Error("serving requests", "err", err.Error())
 	}
+	signal.Stop(sigs)
 	if err := pool.Close(); err != nil {
 		log.Warn("stopping worker", "err", err.Error())
 	}
