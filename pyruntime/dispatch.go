@@ -244,21 +244,6 @@ func (p *Pool) replace(w *worker) bool {
 	return true
 }
 
-// interruptAll interrupts whatever runs anywhere in the pool (worker
-// processes use it on SIGUSR1/SIGUSR2 from the server).
-func (p *Pool) interruptAll(escalate bool) {
-	p.mu.Lock()
-	workers := append([]*worker(nil), p.gen.Load().workers...)
-	p.mu.Unlock()
-	for _, w := range workers {
-		w.mu.Lock()
-		if w.running != nil && w.b != nil {
-			w.b.interrupt(escalate)
-		}
-		w.mu.Unlock()
-	}
-}
-
 func (p *Pool) grace() time.Duration {
 	if p.opts.Grace > 0 {
 		return p.opts.Grace

@@ -123,35 +123,6 @@ func (f *frameWriter) putRequest(r *server.Request) {
 	}
 }
 
-// getRequest decodes a request frame's payload (copying what it keeps).
-func getRequest(b []byte) (*server.Request, error) {
-	f := &frameReader{b: b}
-	r := &server.Request{RouteID: int(f.u64()), ClientPort: int(f.u64())}
-	for _, s := range []*string{&r.Method, &r.Path, &r.RawQuery, &r.ClientHost, &r.Scheme, &r.RequestID} {
-		*s = f.str()
-	}
-	r.Header = append([]byte(nil), f.bytes()...)
-	r.Body = append([]byte(nil), f.bytes()...)
-	n := f.u64()
-	if n > 1024 {
-		return nil, errors.New("too many path values")
-	}
-	for range n {
-		r.PathValues = append(r.PathValues, f.str())
-	}
-	return r, f.err
-}
-
-// putResponse encodes resp as a response frame; refused is the worker's
-// count of refusals by its guard so far.
-func (f *frameWriter) putResponse(resp *server.Response, refused uint64) {
-	f.start(frameResponse)
-	f.u64(uint64(resp.Status))
-	f.bytes(resp.Header)
-	f.bytes(resp.Body)
-	f.u64(refused)
-}
-
 // putError encodes err as an error frame, with the refusal count as in
 // putResponse.
 func (f *frameWriter) putError(err error, refused uint64) {

@@ -41,13 +41,3 @@ func (p *Pool) Snapshot() ([]WorkerSnapshot, int64) {
 	}
 	return out, p.waiting.Load()
 }
-
-// refusedTotal sums every slot's refusals (worker processes report it).
-func (p *Pool) refusedTotal() uint64 {
-	workers, _ := p.Snapshot()
-	var n uint64
-	for _, w := range workers {
-		n += w.Refused
-	}
-	return n
-}
