@@ -346,9 +346,22 @@ def running(app: str | None = None, **kwargs: Any) -> Iterator[Server]:
         srv.kill()
 
 
+#: Every runtime the core behaviour suite runs against (the runtimes issue).
+RUNTIMES = ["subinterpreters", "process", "main"]
+
+
+@pytest.fixture(scope="session", params=RUNTIMES, ids=RUNTIMES)
+def main_server(request: pytest.FixtureRequest) -> Iterator[Server]:
+    """The shared server for the API behaviour tests: apps/main_app.py with two
+    workers, once per runtime, so every such test runs in every runtime."""
+    with running("main_app:app", args=["--workers", "2", "--runtime", request.param]) as srv:
+        yield srv
+
+
 @pytest.fixture(scope="session")
-def main_server() -> Iterator[Server]:
-    """The shared server for most tests: apps/main_app.py on two interpreters."""
+def sub_server() -> Iterator[Server]:
+    """apps/main_app.py on two sub-interpreters (the default runtime), for the
+    edge, concurrency and lifecycle tests that do not depend on the runtime."""
     with running("main_app:app", args=["--workers", "2"]) as srv:
         yield srv
 

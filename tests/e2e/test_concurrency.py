@@ -12,7 +12,7 @@ N_REQUESTS = 400
 N_THREADS = 32
 
 
-def test_400_concurrent_requests_each_get_their_own_response(main_server):
+def test_400_concurrent_requests_each_get_their_own_response(sub_server):
     local = threading.local()
 
     def one(i):
@@ -20,7 +20,7 @@ def test_400_concurrent_requests_each_get_their_own_response(main_server):
             local.session = requests.Session()
         token = f"{i}-{uuid.uuid4().hex}"
         r = local.session.post(
-            main_server.url(f"/echo/{token}"), params={"q": token}, headers={"X-Token": token},
+            sub_server.url(f"/echo/{token}"), params={"q": token}, headers={"X-Token": token},
             json={"token": token, "n": i}, timeout=30,
         )
         return i, token, r.status_code, r.json() if r.status_code == 200 else r.text
@@ -49,9 +49,9 @@ def cpu(srv, n):
     return r.json()
 
 
-def test_two_cpu_bound_requests_run_in_parallel_in_different_interpreters(main_server):
+def test_two_cpu_bound_requests_run_in_parallel_in_different_interpreters(sub_server):
     # Calibrate n so that one request needs about 0.5 s of pure-Python work on this machine.
-    probe = cpu(main_server, 1_000_000)
+    probe = cpu(sub_server, 1_000_000)
     per_iter = max(probe["end"] - probe["start"], 1e-3) / 1_000_000
     n = max(int(0.5 / per_iter), 100_000)
 
@@ -61,7 +61,7 @@ def test_two_cpu_bound_requests_run_in_parallel_in_different_interpreters(main_s
 
         def run(_):
             barrier.wait(5)
-            return cpu(main_server, n)
+            return cpu(sub_server, n)
 
         with ThreadPoolExecutor(2) as pool:
             a, b = pool.map(run, range(2))

@@ -23,8 +23,8 @@ SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
     ["abc-123", "req.id_1:2", "A" * 128, str(uuid.uuid4())],
     ids=["simple", "dots-underscore-colon", "128-chars", "uuid"],
 )
-def test_sane_request_id_is_kept(main_server, rid):
-    r = requests.get(main_server.url("/request/info"), headers={"X-Request-ID": rid, "X-Custom-Header": "v"}, timeout=HTTP_TIMEOUT)
+def test_sane_request_id_is_kept(sub_server, rid):
+    r = requests.get(sub_server.url("/request/info"), headers={"X-Request-ID": rid, "X-Custom-Header": "v"}, timeout=HTTP_TIMEOUT)
     assert r.status_code == 200, r.text
     assert r.headers["X-Request-ID"] == rid
     assert r.json()["request_id"] == rid  # the handler sees the same id
@@ -35,8 +35,8 @@ def test_sane_request_id_is_kept(main_server, rid):
     ["has space", "A" * 129, "<script>alert(1)</script>", "semi;colon", "quote\"d", "", "caf\xe9"],
     ids=["space", "129-chars", "html", "semicolon", "quote", "empty", "non-ascii"],
 )
-def test_insane_request_id_is_replaced(main_server, rid):
-    r = requests.get(main_server.url("/request/info"), headers={"X-Request-ID": rid, "X-Custom-Header": "v"}, timeout=HTTP_TIMEOUT)
+def test_insane_request_id_is_replaced(sub_server, rid):
+    r = requests.get(sub_server.url("/request/info"), headers={"X-Request-ID": rid, "X-Custom-Header": "v"}, timeout=HTTP_TIMEOUT)
     assert r.status_code == 200, r.text
     got = r.headers["X-Request-ID"]
     assert got != rid
@@ -44,8 +44,8 @@ def test_insane_request_id_is_replaced(main_server, rid):
     assert r.json()["request_id"] == got  # the handler sees the replacement, not the client's value
 
 
-def test_repeated_request_id_header_is_replaced(main_server):
-    raw = raw_http(main_server.host, main_server.port, (
+def test_repeated_request_id_header_is_replaced(sub_server):
+    raw = raw_http(sub_server.host, sub_server.port, (
         b"GET /request/info HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Custom-Header: v\r\n"
         b"X-Request-ID: first\r\nX-Request-ID: second\r\nConnection: close\r\n\r\n"
     ))
@@ -56,8 +56,8 @@ def test_repeated_request_id_header_is_replaced(main_server):
     assert json.loads(body)["request_id"] == rid
 
 
-def test_request_id_generated_when_absent_and_unique(main_server):
-    ids = [requests.get(main_server.url("/health"), timeout=HTTP_TIMEOUT).headers["X-Request-ID"] for _ in range(5)]
+def test_request_id_generated_when_absent_and_unique(sub_server):
+    ids = [requests.get(sub_server.url("/health"), timeout=HTTP_TIMEOUT).headers["X-Request-ID"] for _ in range(5)]
     assert all(SANE_ID.match(i) for i in ids), ids
     assert len(set(ids)) == 5, ids
 
@@ -67,8 +67,8 @@ def test_request_id_generated_when_absent_and_unique(main_server):
     [("/health", 200), ("/no/such/path", 404), ("/boom", 500), ("/path/int/x", 422)],
     ids=["ok", "go-404", "python-500", "python-422"],
 )
-def test_request_id_returned_on_every_response(main_server, path, status):
-    r = requests.get(main_server.url(path), timeout=HTTP_TIMEOUT)
+def test_request_id_returned_on_every_response(sub_server, path, status):
+    r = requests.get(sub_server.url(path), timeout=HTTP_TIMEOUT)
     assert r.status_code == status
     assert SANE_ID.match(r.headers.get("X-Request-ID", "")), r.headers
 
@@ -86,12 +86,12 @@ def test_request_id_returned_on_every_response(main_server, path, status):
     ],
     ids=["200-client-id", "404-client-id", "405-client-id", "201-generated-id"],
 )
-def test_access_log_line_is_json_with_request_id(main_server, method, path, status, send_id):
+def test_access_log_line_is_json_with_request_id(sub_server, method, path, status, send_id):
     headers = {"X-Request-ID": f"e2e-access-{uuid.uuid4().hex}"} if send_id else {}
-    r = requests.request(method, main_server.url(path), headers=headers, timeout=HTTP_TIMEOUT)
+    r = requests.request(method, sub_server.url(path), headers=headers, timeout=HTTP_TIMEOUT)
     assert r.status_code == status
     rid = r.headers["X-Request-ID"]
-    rec = main_server.wait_for_log(lambda rec: rec.get("msg") == "request" and rec.get("request_id") == rid, timeout=3)
+    rec = sub_server.wait_for_log(lambda rec: rec.get("msg") == "request" and rec.get("request_id") == rid, timeout=3)
     assert rec is not None, f"no access log line for {rid}"
     assert rec["method"] == method
     assert rec["path"] == path
@@ -99,18 +99,18 @@ def test_access_log_line_is_json_with_request_id(main_server, method, path, stat
     assert rec["level"] == "INFO"
 
 
-def test_every_log_line_is_json(main_server):
-    requests.get(main_server.url("/health"), timeout=HTTP_TIMEOUT)
-    lines = [line for line in main_server.logs() if line.strip()]
+def test_every_log_line_is_json(sub_server):
+    requests.get(sub_server.url("/health"), timeout=HTTP_TIMEOUT)
+    lines = [line for line in sub_server.logs() if line.strip()]
     assert lines
     not_json = [line for line in lines if parse_json_line(line) is None]
     assert not_json == []
 
 
-def test_serving_line(main_server):
-    rec = main_server.serving
+def test_serving_line(sub_server):
+    rec = sub_server.serving
     assert rec["level"] == "INFO"
-    assert rec["url"] == main_server.base_url
+    assert rec["url"] == sub_server.base_url
     assert rec["url"].startswith("http://127.0.0.1:")
     assert rec["workers"] == 2
     assert rec["runtime"] == "subinterpreters"  # auto picks own-GIL sub-interpreters for a pure-Python app
@@ -203,12 +203,12 @@ def test_max_header_bytes(busy_server, size, status):
     [(3000, False, 200), (6000, False, 413), (3000, True, 200), (6000, True, 413)],
     ids=["under-cap", "over-cap", "chunked-under-cap", "chunked-over-cap"],
 )
-def test_app_max_request_size_is_enforced(main_server, size, chunked, status):
+def test_app_max_request_size_is_enforced(sub_server, size, chunked, status):
     # main_app sets max_request_size="4KB" (4000 or 4096 bytes).
     body = b'{"s": "' + b"x" * (size - 9) + b'"}'
     assert len(body) == size
     data = iter([body[:1000], body[1000:]]) if chunked else body
-    r = requests.post(main_server.url("/body/dict"), data=data, headers={"Content-Type": "application/json"}, timeout=HTTP_TIMEOUT)
+    r = requests.post(sub_server.url("/body/dict"), data=data, headers={"Content-Type": "application/json"}, timeout=HTTP_TIMEOUT)
     assert r.status_code == status, r.text[:200]
     if status == 413:
         assert r.headers["Content-Type"].startswith("application/json")

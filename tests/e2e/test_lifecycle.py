@@ -10,21 +10,21 @@ import requests
 from .conftest import APPS, HTTP_TIMEOUT, Server, free_port, parse_json_line, start_slow_request
 
 
-def test_exception_in_handler_leaves_server_healthy(main_server):
+def test_exception_in_handler_leaves_server_healthy(sub_server):
     for i in range(6):
         path = "/boom" if i % 2 else "/boom-async"
-        assert requests.get(main_server.url(path), timeout=HTTP_TIMEOUT).status_code == 500
-        r = requests.get(main_server.url("/health"), timeout=HTTP_TIMEOUT)
+        assert requests.get(sub_server.url(path), timeout=HTTP_TIMEOUT).status_code == 500
+        r = requests.get(sub_server.url("/health"), timeout=HTTP_TIMEOUT)
         assert r.status_code == 200
         assert r.json() == {"status": "ok"}
     # Two concurrent slow failures land on both interpreters; afterwards both still serve.
     with ThreadPoolExecutor(2) as pool:
-        booms = list(pool.map(lambda _: requests.get(main_server.url("/boom?secs=0.3"), timeout=HTTP_TIMEOUT), range(2)))
+        booms = list(pool.map(lambda _: requests.get(sub_server.url("/boom?secs=0.3"), timeout=HTTP_TIMEOUT), range(2)))
         assert [b.status_code for b in booms] == [500, 500]
-        whos = list(pool.map(lambda _: requests.get(main_server.url("/sleepwho?secs=0.3"), timeout=HTTP_TIMEOUT), range(2)))
+        whos = list(pool.map(lambda _: requests.get(sub_server.url("/sleepwho?secs=0.3"), timeout=HTTP_TIMEOUT), range(2)))
     assert [w.status_code for w in whos] == [200, 200]
     assert len({w.json()["interp"] for w in whos}) == 2, "one interpreter stopped serving"
-    assert main_server.proc.poll() is None
+    assert sub_server.proc.poll() is None
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
