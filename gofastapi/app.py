@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from . import params
 from ._loop import close_loop, run_sync
 from ._runner import Runtime
+from ._edge_plan import edge_plan
 from ._settings import validate_settings
 from .exception_handlers import (
     http_exception_handler,
@@ -287,6 +288,8 @@ class GoFastAPI:
     def describe(self) -> dict[str, Any]:
         """The app's description for Go (protocol.md §1), without the protocol number."""
         routes = [route.describe(i) for i, route in enumerate(self.router.routes)]
+        for desc, route in zip(routes, self.router.routes):
+            desc["validate"] = edge_plan(self, route)
         canonical = json.dumps(routes, sort_keys=True)
         return {
             "title": self.title,

@@ -75,6 +75,9 @@ class ParamSpec:
     media_type: str
     # A pydantic model read from the query, headers or cookies: its fields, else None.
     model_fields: tuple[Any, ...] | None = None
+    # What the converter was built from, for the edge plan (_edge_plan.py).
+    annotation: Any = None
+    constraints: Any = None
 
     def make_default(self) -> Any:
         return self.default if self.default_factory is None else self.default_factory()
@@ -404,6 +407,8 @@ def _param_spec(
         media_type=getattr(marker, "media_type", "application/json")
         if source == "body"
         else "",
+        annotation=annotation,
+        constraints=constraints,
     )
 
 

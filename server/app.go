@@ -51,6 +51,8 @@ type Route struct {
 	MediaTypes     []string   `json:"media_types"`
 	JWT            *JWTConfig `json:"jwt"`     // verified at the edge when set
 	Timeout        *float64   `json:"timeout"` // seconds; nil: the app's
+	// Validate, when set, is checked in Go before Python (protocol.md §2.2).
+	Validate *ValidationPlan `json:"validate"`
 }
 
 // maxPathParams mirrors GFA_MAX_PARAMS in pyruntime/bridge.h.

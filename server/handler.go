@@ -64,11 +64,35 @@ func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, status, http.StatusText(status))
 			return
 		}
-		if h.body.json && len(body) > 0 {
-			if err := checkJSON(body); err != nil {
-				writeJSONInvalid(w, err.(*jsonError))
+	}
+	var pathValues []string
+	if n := len(h.route.PathParams); n > 0 {
+		pathValues = make([]string, n)
+		for i, name := range h.route.PathParams {
+			pathValues[i] = r.PathValue(name)
+		}
+	}
+	checked := false // the body's JSON syntax and depth were checked
+	if plan := h.route.Validate; plan != nil {
+		// Invalid input is answered here, without taking an interpreter. A
+		// body the plan could decode is well-formed JSON; one it could not
+		// is checked below, which reports where it breaks.
+		if plan.Body != nil && h.body.json && len(body) > 0 && checkDepth(body) != nil {
+			plan = nil
+		}
+		if plan != nil {
+			errs, decided := plan.check(r, pathValues, h.route.PathParams, body)
+			if decided && len(errs) > 0 {
+				writeValidationErrors(w, errs)
 				return
 			}
+			checked = decided && plan.Body != nil
+		}
+	}
+	if h.body.json && len(body) > 0 && !checked {
+		if err := checkJSON(body); err != nil {
+			writeJSONInvalid(w, err.(*jsonError))
+			return
 		}
 	}
 	req := &Request{
@@ -86,12 +110,7 @@ func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		req.Scheme = "https"
 	}
 	req.ClientHost, req.ClientPort = splitHostPort(r.RemoteAddr)
-	if n := len(h.route.PathParams); n > 0 {
-		req.PathValues = make([]string, n)
-		for i, name := range h.route.PathParams {
-			req.PathValues[i] = r.PathValue(name)
-		}
-	}
+	req.PathValues = pathValues
 	if ci := infoOf(r); ci != nil && ci.sem != nil {
 		// HTTP/2: bound what one connection can put in the Python queue.
 		select {

@@ -74,6 +74,9 @@ func newBodyPolicy(rt *Route, appMax int64) bodyPolicy {
 // With application/json declared, any application/*+json is accepted too,
 // as FastAPI does.
 func (p bodyPolicy) accepts(contentType string) (mediaType string, ok bool) {
+	if contentType == "application/json" && p.json { // the common case, without parsing
+		return contentType, true
+	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
 		return "", false
@@ -95,6 +98,30 @@ func hasBody(r *http.Request) bool {
 // checkJSON validates body as one JSON value nested at most MaxJSONDepth
 // deep. The error carries the byte offset like a parser would.
 func checkJSON(body []byte) error {
+	if err := checkDepth(body); err != nil {
+		return err
+	}
+	if json.Valid(body) {
+		return nil
+	}
+	// Invalid: decode once more only to find where.
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	err := dec.Decode(&v)
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		return &jsonError{offset: int(se.Offset), msg: se.Error()}
+	case err != nil:
+		return &jsonError{offset: len(body), msg: "unexpected end of JSON input"}
+	default:
+		return &jsonError{offset: int(dec.InputOffset()), msg: "extra data after the JSON value"}
+	}
+}
+
+// checkDepth refuses JSON nested deeper than MaxJSONDepth, scanning bytes
+// only (strings skipped), so that no parser recurses on it.
+func checkDepth(body []byte) error {
 	depth, inString, escaped := 0, false, false
 	for i, c := range body {
 		switch {
@@ -117,22 +144,7 @@ func checkJSON(body []byte) error {
 			depth--
 		}
 	}
-	if json.Valid(body) {
-		return nil
-	}
-	// Invalid: decode once more only to find where.
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(body))
-	err := dec.Decode(&v)
-	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &se):
-		return &jsonError{offset: int(se.Offset), msg: se.Error()}
-	case err != nil:
-		return &jsonError{offset: len(body), msg: "unexpected end of JSON input"}
-	default:
-		return &jsonError{offset: int(dec.InputOffset()), msg: "extra data after the JSON value"}
-	}
+	return nil
 }
 
 type jsonError struct {

@@ -1,5 +1,7 @@
 """Benchmark app for gofastapi-server. Handlers match fastapi_app.py line for line."""
 
+from dataclasses import dataclass
+
 from gofastapi import GoFastAPI
 
 app = GoFastAPI()
@@ -28,3 +30,15 @@ def cpu():
     for i in range(CPU_LOOP):
         total += i * i
     return {"result": total}
+
+
+@dataclass
+class Order:
+    name: str
+    qty: int
+    price: float
+
+
+@app.post("/orders")
+def create_order(order: Order):
+    return {"name": order.name, "total": order.qty * order.price}

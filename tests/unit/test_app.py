@@ -176,6 +176,7 @@ def test_description_and_fingerprint() -> None:
             "timeout": 1.5,
             "media_types": [],
             "jwt": None,
+            "validate": None,
         },
         {
             "id": 1,
@@ -193,6 +194,7 @@ def test_description_and_fingerprint() -> None:
             "timeout": None,
             "media_types": [],
             "jwt": None,
+            "validate": None,
         },
     ]
     assert len(first["fingerprint"]) == 64
