@@ -23,6 +23,7 @@ type routeHandler struct {
 	body    bodyPolicy
 	limit   *limiter      // nil: no rate limit
 	jwt     *jwtVerifier  // nil: the route takes no JWTBearer
+	counts  *Counters     // the server's security counts
 	timeout time.Duration // handler deadline; 0: none
 	log     *slog.Logger
 	seclog  *slog.Logger
@@ -38,6 +39,7 @@ func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if claims, reason := h.jwt.verify(token); reason == "" {
 				r.Header[claimsHeader] = []string{string(claims)}
 			} else {
+				h.counts.BadTokens.Add(1)
 				h.seclog.Warn("authentication failed", "event", "auth_failed", "reason", reason,
 					"client", r.RemoteAddr, "request_id", requestID(r), "path", r.URL.Path)
 			}
@@ -139,6 +141,9 @@ func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.dispatchError(w, r, req, err)
 		return
+	}
+	if resp.Status == http.StatusUnauthorized {
+		h.counts.AuthFailures.Add(1)
 	}
 	writeResponse(w, r, resp)
 }

@@ -58,6 +58,7 @@ func DefaultConfig() Config {
 
 // Server is the HTTP edge for one app. Serve may be called once.
 type Server struct {
+	counts  Counters
 	cfg     Config
 	log     *slog.Logger
 	seclog  *slog.Logger // the "gofastapi.security" logger
@@ -147,7 +148,7 @@ func (s *Server) build(app *App) (http.Handler, error) {
 			}
 		}
 		rh := &routeHandler{route: rt, d: d, body: newBodyPolicy(rt, cfg.MaxBodyBytes), limit: lim,
-			log: log, seclog: s.seclog, timeout: cfg.Timeout}
+			log: log, seclog: s.seclog, timeout: cfg.Timeout, counts: &s.counts}
 		if set.Timeout != nil {
 			rh.timeout = seconds(*set.Timeout)
 		}
@@ -179,6 +180,16 @@ func (s *Server) build(app *App) (http.Handler, error) {
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// Counters are the edge's security counts since start. Safe for concurrent
+// use.
+type Counters struct {
+	AuthFailures atomic.Uint64 // 401 answers (bad, missing or refused credentials)
+	BadTokens    atomic.Uint64 // bearer tokens the edge's JWT check refused
+}
+
+// Counts returns the server's counters.
+func (s *Server) Counts() *Counters { return &s.counts }
 
 // Handler returns the whole chain, for tests.
 func (s *Server) Handler() http.Handler { return s.handler }

@@ -1,5 +1,7 @@
 """Benchmark app for Uvicorn + FastAPI. Handlers match gfa_app.py line for line."""
 
+from dataclasses import dataclass
+
 from fastapi import Body, FastAPI
 from pydantic import BaseModel
 
@@ -41,3 +43,15 @@ class User(BaseModel):
 @app.post("/users")
 def create_user(user: User):
     return {"name": user.name, "email": user.email, "age": user.age}
+
+
+@dataclass
+class Order:
+    name: str
+    qty: int
+    price: float
+
+
+@app.post("/orders")
+def create_order(order: Order):
+    return {"name": order.name, "total": order.qty * order.price}

@@ -11,26 +11,31 @@ import (
 	"time"
 
 	"github.com/gofastapi/gofastapi/pyruntime"
+	"github.com/gofastapi/gofastapi/server"
 )
 
 // statsReport is what operators see: in the log every --stats-interval and
 // at shutdown, and on the admin endpoint.
 type statsReport struct {
-	Runtime    string                     `json:"runtime"`
-	Waiting    int64                      `json:"waiting"`
-	ServerRSS  int64                      `json:"server_rss_bytes"`
-	Goroutines int                        `json:"goroutines"`
-	Workers    []pyruntime.WorkerSnapshot `json:"workers"`
+	Runtime      string                     `json:"runtime"`
+	AuthFailures uint64                     `json:"auth_failures"` // 401 answers
+	BadTokens    uint64                     `json:"bad_tokens"`    // JWTs refused at the edge
+	Waiting      int64                      `json:"waiting"`
+	ServerRSS    int64                      `json:"server_rss_bytes"`
+	Goroutines   int                        `json:"goroutines"`
+	Workers      []pyruntime.WorkerSnapshot `json:"workers"`
 }
 
-func report(pool *pyruntime.Pool) statsReport {
+func report(pool *pyruntime.Pool, srv *server.Server) statsReport {
 	workers, waiting := pool.Snapshot()
+	c := srv.Counts()
 	return statsReport{Runtime: pool.Runtime(), Waiting: waiting, ServerRSS: pyruntime.ProcessRSS(os.Getpid()),
-		Goroutines: runtime.NumGoroutine(), Workers: workers}
+		Goroutines: runtime.NumGoroutine(), Workers: workers,
+		AuthFailures: c.AuthFailures.Load(), BadTokens: c.BadTokens.Load()}
 }
 
 // logStats logs a stats line every interval until ctx ends.
-func logStats(ctx context.Context, log *slog.Logger, pool *pyruntime.Pool, interval time.Duration) {
+func logStats(ctx context.Context, log *slog.Logger, pool *pyruntime.Pool, srv *server.Server, interval time.Duration) {
 	if interval <= 0 {
 		return
 	}
@@ -41,23 +46,23 @@ func logStats(ctx context.Context, log *slog.Logger, pool *pyruntime.Pool, inter
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			log.Info("stats", "stats", report(pool))
+			log.Info("stats", "stats", report(pool, srv))
 		}
 	}
 }
 
 // serveAdmin serves GET /_gofastapi/stats on ln (never on the public port)
 // until ctx ends.
-func serveAdmin(ctx context.Context, ln net.Listener, pool *pyruntime.Pool) {
+func serveAdmin(ctx context.Context, ln net.Listener, pool *pyruntime.Pool, srv *server.Server) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_gofastapi/stats", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(report(pool))
+		_ = json.NewEncoder(w).Encode(report(pool, srv))
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 10 * time.Second}
+	admin := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
-		srv.Close()
+		admin.Close()
 	}()
-	_ = srv.Serve(ln)
+	_ = admin.Serve(ln)
 }

@@ -164,15 +164,15 @@ func serve(opts *options, log *slog.Logger) error {
 	log.Info("serving", "url", srv.Scheme()+"://"+ln.Addr().String(), "app", opts.app, "routes", len(app.Routes),
 		"workers", opts.workers, "runtime", pool.Runtime(), "version", Version)
 	if adminLn != nil {
-		go serveAdmin(ctx, adminLn, pool)
+		go serveAdmin(ctx, adminLn, pool, srv)
 		log.Info("admin endpoint", "url", "http://"+adminLn.Addr().String()+"/_gofastapi/stats")
 	}
-	go logStats(ctx, log, pool, opts.statsInterval)
+	go logStats(ctx, log, pool, srv, opts.statsInterval)
 	if opts.reload {
 		go watchReload(ctx, log, opts.appDir, pool, srv)
 	}
 	serveErr := srv.Serve(ctx, ln, redirectLn)
-	log.Info("stats", "stats", report(pool))
+	log.Info("stats", "stats", report(pool, srv))
 	closeErr := pool.Close()
 	if serveErr != nil {
 		return serveErr
