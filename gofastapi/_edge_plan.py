@@ -64,7 +64,7 @@ def _checks(kind: str, c: Any) -> list[dict[str, Any]] | None:
                         "ctx": {"max_length": c.max_length}})
         return out
     if kind == "bool" or c.min_length is not None or c.max_length is not None:
-        return None if any(v is not None for v in (c.gt, c.ge, c.lt, c.le, c.min_length, c.max_length)) else []
+        return None  # constraints Go does not apply to this kind
     for op, typ, words in (("gt", "greater_than", "greater than"), ("ge", "greater_than_equal", "greater than or equal to"),
                            ("lt", "less_than", "less than"), ("le", "less_than_equal", "less than or equal to")):
         limit = getattr(c, op)

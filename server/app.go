@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -113,6 +114,18 @@ func (rt *Route) check() error {
 	}
 	if len(names) > maxPathParams {
 		return fmt.Errorf("more than %d path parameters", maxPathParams)
+	}
+	if rt.Validate != nil {
+		for i := range rt.Validate.Params {
+			pp := &rt.Validate.Params[i]
+			if pp.Source != "path" {
+				continue
+			}
+			pp.index = slices.Index(rt.PathParams, pp.Name)
+			if pp.index < 0 {
+				return fmt.Errorf("validation plan names path parameter %q, which the pattern lacks", pp.Name)
+			}
+		}
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -67,7 +68,7 @@ func TestLimiterBucket(t *testing.T) {
 func TestLimiterTableIsBounded(t *testing.T) {
 	l := newLimiter(RateSpec{Events: 1, Per: time.Hour, Burst: 1}, limiterShards*16)
 	for i := 0; i < 100_000; i++ {
-		l.allow(itoa(i))
+		l.allow(strconv.Itoa(i))
 	}
 	if n := l.size(); n > limiterShards*16 {
 		t.Errorf("table holds %d buckets; want at most %d", n, limiterShards*16)

@@ -83,7 +83,7 @@ func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			plan = nil
 		}
 		if plan != nil {
-			errs, decided := plan.check(r, pathValues, h.route.PathParams, body)
+			errs, decided := plan.check(r, pathValues, body)
 			if decided && len(errs) > 0 {
 				writeValidationErrors(w, errs)
 				return
@@ -281,7 +281,7 @@ func writeResponse(w http.ResponseWriter, r *http.Request, resp *Response) {
 		status = http.StatusInternalServerError
 	}
 	if bodyAllowed(status) {
-		h["Content-Length"] = []string{itoa(len(resp.Body))}
+		h["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
 	}
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead && bodyAllowed(status) && len(resp.Body) > 0 {
@@ -318,7 +318,7 @@ func eachHeader(blob []byte, fn func(name, value string)) {
 // validName reports whether b is an RFC 9110 token.
 func validName(b []byte) bool {
 	for _, c := range b {
-		if c <= ' ' || c >= 0x7f || bytes.IndexByte([]byte(`"(),/:;<=>?@[\]{}`), c) >= 0 {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
 			return false
 		}
 	}

@@ -156,15 +156,9 @@ func (e *jsonError) Error() string { return e.msg }
 
 // writeJSONInvalid answers a malformed JSON body with FastAPI's 422 shape.
 func writeJSONInvalid(w http.ResponseWriter, err *jsonError) {
-	body, _ := json.Marshal(map[string]any{"detail": []any{map[string]any{
-		"type": "json_invalid", "loc": []any{"body", err.offset}, "msg": "JSON decode error",
-		"input": map[string]any{}, "ctx": map[string]any{"error": err.msg},
-	}}})
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", itoa(len(body)))
-	w.WriteHeader(http.StatusUnprocessableEntity)
-	_, _ = w.Write(body)
+	ctx, _ := json.Marshal(map[string]string{"error": err.msg})
+	writeValidationErrors(w, []validationError{{Type: "json_invalid", Loc: []any{"body", err.offset},
+		Msg: "JSON decode error", Input: map[string]any{}, Ctx: ctx}})
 }
 
 // withSuspicion logs requests whose query string is longer than maxQuery as

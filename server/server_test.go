@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -150,7 +151,7 @@ func TestResponseHeaders(t *testing.T) {
 	if got := rec.Header().Get("X-Bad"); got != "" {
 		t.Errorf("malformed line produced X-Bad = %q", got)
 	}
-	if got, want := rec.Header().Get("Content-Length"), itoa(rec.Body.Len()); got != want {
+	if got, want := rec.Header().Get("Content-Length"), strconv.Itoa(rec.Body.Len()); got != want {
 		t.Errorf("Content-Length = %s; want %s", got, want)
 	}
 }

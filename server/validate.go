@@ -31,6 +31,7 @@ type ParamPlan struct {
 	Loc      []any  `json:"loc"`
 	Required bool   `json:"required"`
 	ScalarPlan
+	index int // path parameters: position in Route.PathParams, set by ParseApp
 }
 
 // BodyPlan checks a JSON object body read into a dataclass.
@@ -91,7 +92,7 @@ const maxExact = 1 << 53
 
 // check runs the plan. It returns the errors (nil when the input is
 // valid) and whether Go could decide; undecided requests go to Python.
-func (p *ValidationPlan) check(r *http.Request, pathValues []string, pathParams []string, body []byte) (errs []validationError, decided bool) {
+func (p *ValidationPlan) check(r *http.Request, pathValues []string, body []byte) (errs []validationError, decided bool) {
 	defer func() {
 		if recover() != nil { // an undecided value
 			errs, decided = nil, false
@@ -102,7 +103,7 @@ func (p *ValidationPlan) check(r *http.Request, pathValues []string, pathParams 
 		var raw string
 		present := true
 		if pp.Source == "path" {
-			raw = pathValue(pathParams, pathValues, pp.Name)
+			raw = pathValues[pp.index]
 		} else {
 			if query == nil {
 				var err error
@@ -131,15 +132,6 @@ func (p *ValidationPlan) check(r *http.Request, pathValues []string, pathParams 
 		errs = append(errs, p.Body.check(body)...)
 	}
 	return errs, true
-}
-
-func pathValue(names, values []string, name string) string {
-	for i, n := range names {
-		if n == name && i < len(values) {
-			return values[i]
-		}
-	}
-	panic(undecided{})
 }
 
 // fromString converts a path or query string as _scalars does.
@@ -319,16 +311,5 @@ func (b *BodyPlan) check(body []byte) []validationError {
 
 // writeValidationErrors answers 422 with FastAPI's shape.
 func writeValidationErrors(w http.ResponseWriter, errs []validationError) {
-	body, err := json.Marshal(struct {
-		Detail []validationError `json:"detail"`
-	}{errs})
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "Internal Server Error")
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", itoa(len(body)))
-	w.WriteHeader(http.StatusUnprocessableEntity)
-	_, _ = w.Write(body)
+	writeDetail(w, http.StatusUnprocessableEntity, errs)
 }

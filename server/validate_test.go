@@ -77,7 +77,7 @@ func TestBodyPlan(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.body, func(t *testing.T) {
-			errs, decided := plan.check(httptest.NewRequest("POST", "/", nil), nil, nil, []byte(tt.body))
+			errs, decided := plan.check(httptest.NewRequest("POST", "/", nil), nil, []byte(tt.body))
 			var got []string
 			for _, e := range errs {
 				got = append(got, e.Type)

@@ -45,9 +45,6 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// usageError is a bad flag or setting: exit code 2.
-type usageError struct{ error }
-
 func run(args []string, stdout, stderr io.Writer) int {
 	opts, err := parseOptions(args, os.LookupEnv, stderr)
 	if errors.Is(err, errHelp) {
@@ -65,14 +62,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: opts.logLevel}))
 	if err := serve(opts, log); err != nil {
-		var ue usageError
 		log.Error("gofastapi-server failed", "err", err.Error())
 		var pe *pyruntime.PythonError
 		if errors.As(err, &pe) && pe.Traceback != "" {
 			fmt.Fprintf(stderr, "\n%s\n", pe.Traceback)
-		}
-		if errors.As(err, &ue) {
-			return exitUsage
 		}
 		return exitFailed
 	}
